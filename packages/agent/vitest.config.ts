@@ -1,0 +1,4 @@
+import { defineConfig } from 'vitest/config';
+import { project } from '../../vitest.shared.ts';
+
+export default defineConfig(project('agent', { globalSetup: ['../sandbox/test-support/moto-global-setup.ts'] }));

@@ -1,0 +1,95 @@
+/** Stable codes users can switch on. */
+export type InstanceRoleErrorCode =
+  | 'VALIDATION'
+  | 'NOT_OWNED'
+  | 'AWS_OPERATION'
+  | 'PROPAGATION_TIMEOUT'
+  | 'PASS_ROLE_DENIED'
+  | 'ASSOCIATION_CONFLICT'
+  | 'NOT_FOUND'
+  | 'ABORTED'
+  | 'SSH'
+  | 'AGENT'
+  | 'FLEET';
+
+/** Base class of every error this package throws. The original error, if any, is kept as `cause`. */
+export class InstanceRoleError extends Error {
+  override name = 'InstanceRoleError';
+  readonly code: InstanceRoleErrorCode;
+  constructor(code: InstanceRoleErrorCode, message: string, options?: { cause?: unknown }) {
+    super(redactSecrets(message), options);
+    this.code = code;
+  }
+}
+
+/** One broken rule in the input. */
+export interface Problem {
+  /** The input field, e.g. `name`, `policies[2]`, `tags.Owner`. */
+  readonly field: string;
+  /** The rule, e.g. `1-64 characters of [\w+=,.@-]`. */
+  readonly rule: string;
+  /** What was given (shortened), when it helps. */
+  readonly value?: string;
+  /** e.g. `did you mean "s3-read-only"?` */
+  readonly hint?: string;
+}
+
+export function formatProblem(p: Problem): string {
+  const value = p.value === undefined ? '' : ` (got ${JSON.stringify(shorten(p.value))})`;
+  return `${p.field}: ${p.rule}${value}${p.hint ? `; ${p.hint}` : ''}`;
+}
+
+/** Bad input. Thrown before any AWS write; lists every problem at once. */
+export class ValidationError extends InstanceRoleError {
+  override name = 'ValidationError';
+  readonly problems: readonly Problem[];
+  constructor(problems: readonly Problem[]) {
+    const lines = problems.map((p) => `  - ${formatProblem(p)}`).join('\n');
+    super('VALIDATION', `Invalid input (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines}`);
+    this.problems = problems;
+  }
+}
+
+/** Throw a ValidationError when `problems` is not empty. */
+export function assertNoProblems(problems: readonly Problem[]): void {
+  if (problems.length > 0) throw new ValidationError(problems);
+}
+
+/** An AWS call failed. `operation` is the API action, e.g. `CreateRole`. */
+export class AwsOperationError extends InstanceRoleError {
+  override name = 'AwsOperationError';
+  readonly operation: string;
+  readonly awsCode: string | undefined;
+  constructor(operation: string, cause: unknown, detail?: string) {
+    const awsCode = (cause as { name?: string } | undefined)?.name;
+    const msg = (cause as { message?: string } | undefined)?.message ?? String(cause);
+    super('AWS_OPERATION', `${operation} failed: ${awsCode ? `${awsCode}: ` : ''}${msg}${detail ? ` (${detail})` : ''}`, {
+      cause,
+    });
+    this.operation = operation;
+    this.awsCode = awsCode;
+  }
+}
+
+function shorten(s: string, max = 80): string {
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
+const SECRET_PATTERNS: readonly RegExp[] = [
+  // secret access keys: 40 base64-ish characters standing alone
+  /(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/g,
+  // session tokens: long base64 runs
+  /[A-Za-z0-9/+]{100,}={0,2}/g,
+  // private keys
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g,
+];
+
+/**
+ * Remove secret-looking material (secret keys, session tokens, private keys) from text, and shorten
+ * access key IDs to their last 4 characters. Applied to every error message this package makes.
+ */
+export function redactSecrets(text: string): string {
+  let out = text;
+  for (const re of SECRET_PATTERNS) out = out.replace(re, '[REDACTED]');
+  return out.replace(/\b(AKIA|ASIA)[A-Z0-9]{12}([A-Z0-9]{4})\b/g, '$1…$2');
+}

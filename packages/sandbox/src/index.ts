@@ -1,0 +1,1 @@
+export { MotoNotFoundError, type MotoServer, type StartMotoOptions, startMoto, stopProcess } from './moto.js';
