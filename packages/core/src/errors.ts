@@ -71,6 +71,77 @@ export class AwsOperationError extends InstanceRoleError {
   }
 }
 
+/** A wait for IAM's eventual consistency ran past its deadline; `waitedFor` says what never became true. */
+export class PropagationTimeoutError extends InstanceRoleError {
+  override name = 'PropagationTimeoutError';
+  readonly waitedFor: string;
+  readonly elapsedMs: number;
+  readonly attempts: number;
+  constructor(waitedFor: string, elapsedMs: number, attempts: number, cause?: unknown) {
+    const last = (cause as { message?: string } | undefined)?.message;
+    super(
+      'PROPAGATION_TIMEOUT',
+      `Gave up after ${Math.round(elapsedMs / 1000)} s (${attempts} attempts) waiting for ${waitedFor}${last ? `; last error: ${last}` : ''}`,
+      { cause },
+    );
+    this.waitedFor = waitedFor;
+    this.elapsedMs = elapsedMs;
+    this.attempts = attempts;
+  }
+}
+
+/** EC2 refused to hand a role to an instance because the caller may not `iam:PassRole` it. */
+export class PassRoleDeniedError extends InstanceRoleError {
+  override name = 'PassRoleDeniedError';
+  readonly roleArn: string | undefined;
+  constructor(operation: string, roleArn: string | undefined, cause?: unknown) {
+    const target = roleArn ?? "the instance profile's role";
+    super(
+      'PASS_ROLE_DENIED',
+      `${operation} was denied: the caller needs iam:PassRole on ${target} (allow "iam:PassRole" on Resource "${roleArn ?? 'arn:aws:iam::ACCOUNT:role/ROLE'}", optionally with Condition StringEquals iam:PassedToService = ec2.amazonaws.com)`,
+      { cause },
+    );
+    this.roleArn = roleArn;
+  }
+}
+
+/** The instance already has another instance profile and `replace` was not set. */
+export class AssociationConflictError extends InstanceRoleError {
+  override name = 'AssociationConflictError';
+  readonly instanceId: string;
+  readonly currentProfileArn: string;
+  constructor(instanceId: string, currentProfileArn: string, wantedProfile: string) {
+    super(
+      'ASSOCIATION_CONFLICT',
+      `Instance ${instanceId} already has instance profile ${currentProfileArn}; to replace it with ${wantedProfile}, pass --replace (CLI) or replace: true (library)`,
+    );
+    this.instanceId = instanceId;
+    this.currentProfileArn = currentProfileArn;
+  }
+}
+
+/** An instance or instance profile named in the input does not exist. */
+export class ResourceNotFoundError extends InstanceRoleError {
+  override name = 'ResourceNotFoundError';
+  readonly kind: 'instance' | 'instance-profile';
+  readonly id: string;
+  constructor(kind: 'instance' | 'instance-profile', id: string, cause?: unknown, hint?: string) {
+    super('NOT_FOUND', `${kind === 'instance' ? 'Instance' : 'Instance profile'} ${id} was not found${hint ? `; ${hint}` : ''}`, {
+      cause,
+    });
+    this.kind = kind;
+    this.id = id;
+  }
+}
+
+/** An operation was cancelled through its AbortSignal. */
+export class AbortedError extends InstanceRoleError {
+  override name = 'AbortedError';
+  constructor(what: string, cause?: unknown) {
+    super('ABORTED', `Aborted while ${what}`, { cause });
+  }
+}
+
 function shorten(s: string, max = 80): string {
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
