@@ -142,6 +142,45 @@ export class AbortedError extends InstanceRoleError {
   }
 }
 
+/** Why an SSH session to the instance failed before the agent could answer. */
+export type SshFailure =
+  | 'ssh-missing'
+  | 'auth'
+  | 'host-key'
+  | 'unreachable'
+  | 'node-missing'
+  | 'timeout'
+  | 'other';
+
+/** The SSH connection failed; `reason` says how, the message says what to do. */
+export class SshError extends InstanceRoleError {
+  override name = 'SshError';
+  readonly reason: SshFailure;
+  readonly host: string;
+  readonly exitCode: number | null;
+  constructor(reason: SshFailure, host: string, message: string, exitCode: number | null, cause?: unknown) {
+    super('SSH', message, { cause });
+    this.reason = reason;
+    this.host = host;
+    this.exitCode = exitCode;
+  }
+}
+
+/** Why the agent gave no usable report. */
+export type AgentFailure = 'no-role' | 'usage' | 'malformed-output' | 'bundle-missing';
+
+/** The agent ran but gave no usable report (no role attached, bad arguments, unreadable output). */
+export class AgentError extends InstanceRoleError {
+  override name = 'AgentError';
+  readonly reason: AgentFailure;
+  readonly exitCode: number | null;
+  constructor(reason: AgentFailure, message: string, exitCode: number | null = null, cause?: unknown) {
+    super('AGENT', message, { cause });
+    this.reason = reason;
+    this.exitCode = exitCode;
+  }
+}
+
 function shorten(s: string, max = 80): string {
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
