@@ -71,6 +71,21 @@ export class AwsOperationError extends InstanceRoleError {
   }
 }
 
+/** A role or instance profile of that name exists but was not created by instance-role (no ownership tag). */
+export class NotOwnedError extends InstanceRoleError {
+  override name = 'NotOwnedError';
+  readonly kind: 'role' | 'instance-profile';
+  readonly resourceName: string;
+  constructor(kind: 'role' | 'instance-profile', resourceName: string, tag: string) {
+    super(
+      'NOT_OWNED',
+      `${kind === 'role' ? 'Role' : 'Instance profile'} ${resourceName} exists but is not managed by instance-role (no ${tag} tag); it was left untouched. To manage it from now on, pass --adopt (CLI) or adopt: true (library), or choose another name.`,
+    );
+    this.kind = kind;
+    this.resourceName = resourceName;
+  }
+}
+
 /** A wait for IAM's eventual consistency ran past its deadline; `waitedFor` says what never became true. */
 export class PropagationTimeoutError extends InstanceRoleError {
   override name = 'PropagationTimeoutError';
