@@ -1,7 +1,14 @@
 import { DescribeIamInstanceProfileAssociationsCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
-import { describe, expect, inject, it } from 'vitest';
-import { attachRole } from '../src/attach-role.js';
-import { AssociationConflictError, ResourceNotFoundError, ValidationError } from '../src/errors.js';
+import { type AwsProxy, startAwsProxy } from '@instance-role/sandbox';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { type AttachEvent, attachRole } from '../src/attach-role.js';
+import {
+  AbortedError,
+  AssociationConflictError,
+  PropagationTimeoutError,
+  ResourceNotFoundError,
+  ValidationError,
+} from '../src/errors.js';
 import { clientsFor, createProfile, runInstance } from './attach-fixtures.js';
 
 const env = () => clientsFor(inject('motoEndpoint'));
@@ -230,5 +237,129 @@ describe('Function: attachRole', () => {
       HttpPutResponseHopLimit: 2,
       HttpEndpoint: 'enabled',
     });
+  });
+});
+
+describe('Function: attachRole, through the sandbox proxy', () => {
+  let proxy: AwsProxy;
+  beforeAll(async () => {
+    proxy = await startAwsProxy({ target: inject('motoEndpoint'), seed: 7 });
+  });
+  afterAll(() => proxy.close());
+  beforeEach(() => {
+    proxy.setFaults([]);
+    proxy.setPropagationDelay(0);
+    proxy.resetCounts();
+  });
+
+  it('waits out a 3 s propagation delay and finishes less than 1.5 s after it ends', async () => {
+    // Prepare
+    const { ec2, iam } = clientsFor(proxy.endpoint);
+    const instanceId = await runInstance(ec2);
+    proxy.setPropagationDelay(3000);
+    const profile = await createProfile(iam);
+    const visibleAt = Date.now() + 3000;
+    const events: AttachEvent[] = [];
+
+    // Act
+    const result = await attachRole(
+      { instanceId, instanceProfile: profile.name },
+      { ec2, iam, onEvent: (e) => events.push(e) },
+    );
+    const doneAt = Date.now();
+
+    // Assess
+    expect(result.action).toBe('associated');
+    expect(doneAt).toBeGreaterThanOrEqual(visibleAt - 100);
+    expect(doneAt - visibleAt).toBeLessThan(1500);
+    const refused = proxy.calls().filter((c) => c.fault === 'propagation');
+    expect(refused.length).toBeGreaterThan(1);
+    expect(events.some((e) => e.type === 'waiting' && e.reason.includes('InvalidParameterValue'))).toBe(true);
+    expect(events.at(-1)).toMatchObject({ type: 'settled' });
+    expect((await associationsOf(ec2, instanceId)).length).toBe(1);
+  });
+
+  it('converges to exactly one association through throttling, 5xx bursts and a dropped connection', async () => {
+    // Prepare
+    const { ec2, iam } = clientsFor(proxy.endpoint);
+    const profile = await createProfile(iam);
+    const instanceId = await runInstance(ec2);
+    proxy.setFaults([
+      { kind: 'throttle', service: 'ec2', action: 'AssociateIamInstanceProfile', nth: [1] },
+      { kind: 'http500', service: 'ec2', action: 'AssociateIamInstanceProfile', nth: [1] },
+      { kind: 'drop', service: 'ec2', action: 'AssociateIamInstanceProfile', nth: [2] },
+      { kind: 'http503', service: 'ec2', action: /^Describe/, nth: [1, 2] },
+      { kind: 'throttle', service: 'iam', action: 'GetInstanceProfile', nth: [1] },
+    ]);
+    proxy.resetCounts();
+
+    // Act
+    const result = await attachRole({ instanceId, instanceProfile: profile.name }, { ec2, iam });
+
+    // Assess
+    expect(result.action).toBe('associated');
+    expect(proxy.calls().filter((c) => c.fault !== undefined).length).toBeGreaterThanOrEqual(5);
+    proxy.setFaults([]);
+    const associations = await associationsOf(ec2, instanceId);
+    expect(associations.map((a) => a.IamInstanceProfile?.Arn)).toEqual([profile.arn]);
+  });
+
+  it('does not retry a non-propagation error such as InvalidInstanceID.NotFound', async () => {
+    // Prepare
+    const { ec2, iam } = clientsFor(proxy.endpoint);
+    const profile = await createProfile(iam);
+    proxy.setPropagationDelay(3000);
+    proxy.resetCounts();
+
+    // Act
+    const error = await attachRole(
+      { instanceId: 'i-00000000000000000', instanceProfile: profile.name },
+      { ec2, iam },
+    ).catch((e) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(ResourceNotFoundError);
+    expect(proxy.counts()).toEqual({ 'ec2:DescribeInstances': 1 });
+  });
+
+  it('gives up at the deadline with a PropagationTimeoutError saying what it waited for', async () => {
+    // Prepare
+    const { ec2, iam } = clientsFor(proxy.endpoint);
+    const instanceId = await runInstance(ec2);
+    proxy.setPropagationDelay(60_000);
+    const profile = await createProfile(iam);
+
+    // Act
+    const error = await attachRole(
+      { instanceId, instanceProfile: profile.name },
+      { ec2, iam, deadlineMs: 1500 },
+    ).catch((e) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(PropagationTimeoutError);
+    expect(error.code).toBe('PROPAGATION_TIMEOUT');
+    expect(error.message).toContain(`EC2 to see instance profile "${profile.name}"`);
+    expect(error.message).toContain('Invalid IAM Instance Profile name');
+    expect(await associationsOf(ec2, instanceId)).toEqual([]);
+  });
+
+  it('stops waiting as soon as its AbortSignal aborts', async () => {
+    // Prepare
+    const { ec2, iam } = clientsFor(proxy.endpoint);
+    const instanceId = await runInstance(ec2);
+    proxy.setPropagationDelay(60_000);
+    const profile = await createProfile(iam);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 700);
+
+    // Act
+    const error = await attachRole(
+      { instanceId, instanceProfile: profile.name },
+      { ec2, iam, signal: controller.signal },
+    ).catch((e) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(AbortedError);
+    expect(error.code).toBe('ABORTED');
   });
 });
