@@ -1,0 +1,1 @@
+export { GetRoleCommand, IAMClient, ListRolesCommand } from '@aws-sdk/client-iam';

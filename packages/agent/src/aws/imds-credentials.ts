@@ -1,0 +1,1 @@
+export { fromInstanceMetadata } from '@smithy/credential-provider-imds';
