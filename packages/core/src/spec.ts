@@ -178,13 +178,13 @@ export function resolveSpec(
  * @example
  * ec2TrustPolicy('aws-cn').Statement[0]; // { Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com.cn' }, Action: 'sts:AssumeRole' }
  */
-export function ec2TrustPolicy(partition: Partition): PolicyDocument {
-  const statement = {
-    Effect: 'Allow',
-    Principal: { Service: ec2Principal(partition) },
-    Action: 'sts:AssumeRole',
+export function ec2TrustPolicy(partition: Partition): TrustPolicy {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Principal: { Service: ec2Principal(partition) }, Action: 'sts:AssumeRole' },
+    ],
   };
-  return { Version: '2012-10-17', Statement: [statement as PolicyStatement] };
 }
 
 function withSid(s: PolicyStatement, index: number): PolicyStatement {
