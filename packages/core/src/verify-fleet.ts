@@ -501,9 +501,10 @@ function jitter(ms: number): number {
 
 /** Sleep `ms`, or until just before `deadline` (leaving time for a last poll); `false` once it has passed. */
 async function sleepUntil(ms: number, deadline: number): Promise<boolean> {
-  const wait = Math.min(ms, deadline - Date.now() - 250);
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-  return Date.now() < deadline;
+  const remaining = deadline - Date.now() - 250;
+  if (remaining <= 0) return false;
+  await new Promise((r) => setTimeout(r, Math.min(ms, remaining)));
+  return true;
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
