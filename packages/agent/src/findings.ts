@@ -7,7 +7,7 @@ import type { Finding, FindingCode, Severity } from './types.js';
 type Env = Readonly<Record<string, string | undefined>>;
 
 const ACCESS_KEY_ID = /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g;
-const SECRET_KEY = /(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/;
+const SECRET_KEY = /(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/;
 const IMDS_HOST = '169.254.169.254';
 /** SigV4 rejects requests more than 5 minutes off. */
 const MAX_SKEW_MS = 5 * 60_000;

@@ -77,9 +77,9 @@ export async function verify(options: VerifyOptions = {}): Promise<Report> {
     ...userDataFindings(imds.userData),
     ...credentialsFileFindings(options.credentialsFiles ?? defaultCredentialsFiles(env)),
   ];
-  const report = (rest: Partial<Report> & Pick<Report, 'verdict'>): Report => ({
+  const report = ({ verdict, ...rest }: Partial<Report> & Pick<Report, 'verdict'>): Report => ({
     schemaVersion: 1,
-    verdict: 'error',
+    verdict,
     role: { name: imds.roleName, arn: null, instanceProfileArn: imds.instanceProfileArn },
     instance: { id: imds.instanceId, region: env.AWS_REGION ?? imds.region, accountId: null },
     imds: imdsReport(imds),
