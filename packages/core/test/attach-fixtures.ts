@@ -17,15 +17,21 @@ export function clientsFor(endpoint: string) {
   const ec2 = new EC2Client(config);
   const iam = new IAMClient(config);
   const calls: string[] = [];
-  for (const client of [ec2, iam]) {
-    client.middlewareStack.add(
-      (next, context) => (args) => {
-        calls.push(context.commandName?.replace(/Command$/, '') ?? '?');
-        return next(args);
-      },
-      { step: 'initialize', name: 'countCalls' },
-    );
-  }
+  const record = (name: string | undefined) => calls.push(name?.replace(/Command$/, '') ?? '?');
+  ec2.middlewareStack.add(
+    (next, context) => (args) => {
+      record(context.commandName);
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCalls' },
+  );
+  iam.middlewareStack.add(
+    (next, context) => (args) => {
+      record(context.commandName);
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCalls' },
+  );
   const writes = () => calls.filter((c) => !/^(Describe|Get|List)/.test(c));
   return { ec2, iam, calls, writes, reset: () => calls.splice(0) };
 }
