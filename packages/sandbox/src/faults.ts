@@ -1,10 +1,22 @@
-/** What the proxy does instead of (or before) forwarding a call. */
+/**
+ * What the proxy does instead of (or before) forwarding a call.
+ *
+ * @example
+ * const kind: FaultKind = 'throttle';
+ */
 export type FaultKind = 'throttle' | 'http500' | 'http503' | 'drop' | 'latency';
 
 /**
  * When to inject a fault. A rule matches a call by `service` and `action` (both optional);
  * among matching calls it fires on the `nth` ones (1-based) and/or with chance `rate`.
  * With both, both must hold; with neither, it fires on every matching call.
+ *
+ * @example
+ * const rules: FaultRule[] = [
+ *   { kind: 'throttle', service: 'ec2', action: 'AssociateIamInstanceProfile', nth: [1, 2] },
+ *   { kind: 'drop', rate: 0.2 },
+ *   { kind: 'latency', service: 'iam', latencyMs: 250 },
+ * ];
  */
 export interface FaultRule {
   readonly kind: FaultKind;

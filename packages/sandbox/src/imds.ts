@@ -3,7 +3,12 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type InstanceFacts, InstanceRoleSource } from './instance-role-source.js';
 
-/** Misbehaviours for robustness tests of IMDS clients. */
+/**
+ * Misbehaviours for robustness tests of IMDS clients.
+ *
+ * @example
+ * imds.update({ faults: { slowMs: 1500, tokenTtlOverrideSeconds: 1 } });
+ */
 export interface ImdsFaults {
   /** Delay every answer by this many ms. @default 0 */
   readonly slowMs?: number;
@@ -17,6 +22,12 @@ export interface ImdsFaults {
   readonly tokenTtlOverrideSeconds?: number;
 }
 
+/**
+ * Options of {@link startImds}.
+ *
+ * @example
+ * const options: ImdsOptions = { instanceId: 'i-0123456789abcdef0', awsEndpoint: moto.endpoint, httpTokens: 'optional' };
+ */
 export interface ImdsOptions {
   readonly instanceId: string;
   /** moto (or proxy) endpoint used to read associations and AssumeRole. */
@@ -37,7 +48,13 @@ export interface ImdsOptions {
   readonly associationTtlMs?: number;
 }
 
-/** A per-instance IMDSv2 stand-in on loopback. */
+/**
+ * A per-instance IMDSv2 stand-in on loopback.
+ *
+ * @example
+ * imds.update({ hopLimitExceeded: true });
+ * expect(imds.requests()).toBeGreaterThan(0);
+ */
 export interface ImdsEmulator {
   /** `http://127.0.0.1:PORT`; set `AWS_EC2_METADATA_SERVICE_ENDPOINT` to it. */
   readonly endpoint: string;

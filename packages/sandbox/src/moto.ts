@@ -70,7 +70,10 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
 function readPort(child: ChildProcess, timeoutMs: number, command: string): Promise<number> {
   return new Promise((resolve, reject) => {
     let seen = '';
-    const timer = setTimeout(() => fail(new Error(`moto_server did not start within ${timeoutMs} ms:\n${seen}`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new Error(`moto_server did not start within ${timeoutMs} ms:\n${seen}`)),
+      timeoutMs,
+    );
     const onData = (chunk: Buffer) => {
       seen += chunk.toString();
       const match = /Running on http:\/\/127\.0\.0\.1:(\d+)/.exec(seen);
@@ -95,7 +98,9 @@ function readPort(child: ChildProcess, timeoutMs: number, command: string): Prom
           : err,
       ),
     );
-    child.once('exit', (code) => fail(new Error(`moto_server exited with code ${code} before starting:\n${seen}`)));
+    child.once('exit', (code) =>
+      fail(new Error(`moto_server exited with code ${code} before starting:\n${seen}`)),
+    );
   });
 }
 
@@ -109,7 +114,8 @@ async function waitUntilAnswering(endpoint: string, timeoutMs: number): Promise<
     } catch {
       // not up yet
     }
-    if (Date.now() > deadline) throw new Error(`moto_server at ${endpoint} did not answer within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`moto_server at ${endpoint} did not answer within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, delay));
   }
 }

@@ -6,7 +6,12 @@ import { type FaultKind, FaultPlan, type FaultRule, seededRandom } from './fault
 import { type AwsRequestInfo, identify, isFormRequest } from './identify.js';
 import { PropagationModel } from './propagation.js';
 
-/** One call the proxy saw. `status` is 0 when the connection was dropped. */
+/**
+ * One call the proxy saw. `status` is 0 when the connection was dropped.
+ *
+ * @example
+ * const writes = proxy.calls().filter((c: AwsCall) => /^(Create|Add|Associate)/.test(c.action));
+ */
 export interface AwsCall {
   readonly service: string;
   readonly action: string;
@@ -16,7 +21,14 @@ export interface AwsCall {
   readonly fault?: FaultKind | 'propagation';
 }
 
-/** A counting, fault-injecting HTTP proxy in front of moto (or any AWS endpoint). */
+/**
+ * A counting, fault-injecting HTTP proxy in front of moto (or any AWS endpoint).
+ *
+ * @example
+ * const stop = proxy.onCall((call) => {
+ *   if (call.action === 'CreateInstanceProfile') child.kill('SIGKILL');
+ * });
+ */
 export interface AwsProxy {
   /** `http://127.0.0.1:PORT`: use as the AWS endpoint. */
   readonly endpoint: string;
@@ -33,6 +45,12 @@ export interface AwsProxy {
   close(): Promise<void>;
 }
 
+/**
+ * Options of {@link startAwsProxy}.
+ *
+ * @example
+ * const options: AwsProxyOptions = { target: moto.endpoint, seed: 42, faults: [{ kind: 'http503', rate: 0.2 }] };
+ */
 export interface AwsProxyOptions {
   /** Where calls go, e.g. moto's endpoint. */
   readonly target: string;

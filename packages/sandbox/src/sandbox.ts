@@ -3,7 +3,13 @@ import { type ImdsEmulator, type ImdsOptions, startImds } from './imds.js';
 import { type MotoServer, type StartMotoOptions, startMoto } from './moto.js';
 import { type AwsProxy, startAwsProxy } from './proxy.js';
 
-/** moto, the proxy in front of it, and IMDS emulators for its instances, stopped together. */
+/**
+ * moto, the proxy in front of it, and IMDS emulators for its instances, stopped together.
+ *
+ * @example
+ * sandbox.proxy.setPropagationDelay(5000);
+ * await sandbox.moto.setEnforcement(true);
+ */
 export interface Sandbox {
   readonly moto: MotoServer;
   readonly proxy: AwsProxy;
@@ -15,6 +21,12 @@ export interface Sandbox {
   stop(): Promise<void>;
 }
 
+/**
+ * Options of {@link startSandbox}.
+ *
+ * @example
+ * const options: SandboxOptions = { propagationDelayMs: 2000, seed: 7 };
+ */
 export interface SandboxOptions {
   /** @default 0 */
   readonly propagationDelayMs?: number;
