@@ -65,8 +65,9 @@ function check(root: Schema, schema: Schema, value: unknown, at: string, errors:
     if (typeof schema.pattern === 'string' && !new RegExp(schema.pattern).test(value))
       errors.push(`${at}: pattern`);
   }
-  if (Array.isArray(value) && schema.items)
-    value.forEach((v, i) => check(root, schema.items as Schema, v, `${at}[${i}]`, errors));
+  if (Array.isArray(value) && schema.items) {
+    for (const [i, v] of value.entries()) check(root, schema.items as Schema, v, `${at}[${i}]`, errors);
+  }
   if (typeOf(value) === 'object') {
     const obj = value as Record<string, unknown>;
     const props = (schema.properties ?? {}) as Record<string, Schema>;

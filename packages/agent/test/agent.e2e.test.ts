@@ -1,0 +1,208 @@
+import { readFileSync } from 'node:fs';
+import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  AddRoleToInstanceProfileCommand,
+  AttachRolePolicyCommand,
+  CreateInstanceProfileCommand,
+  CreateRoleCommand,
+  IAMClient,
+} from '@aws-sdk/client-iam';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { type ImdsEmulator, type MotoServer, startImds, startMoto } from '@instance-role/sandbox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Report } from '../src/types.js';
+import { type AgentRun, ensureBundle, runAgent } from './support/agent-bundle.js';
+import { validate } from './support/json-schema.js';
+
+const schema = JSON.parse(readFileSync(new URL('../schema/report.schema.json', import.meta.url), 'utf8'));
+const ROLE = 'agent-e2e-s3-reader';
+const TRUST = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
+
+let moto: MotoServer;
+let bundle: string;
+const emulators: ImdsEmulator[] = [];
+const imds: Record<'required' | 'v1' | 'hop' | 'noRole', ImdsEmulator> = {} as never;
+const outputs: string[] = [];
+const secrets: string[] = [];
+
+async function launch(ec2: EC2Client, profile?: string): Promise<string> {
+  const out = await ec2.send(
+    new RunInstancesCommand({
+      ImageId: 'ami-12c6146b',
+      InstanceType: 't3.micro',
+      MinCount: 1,
+      MaxCount: 1,
+      ...(profile ? { IamInstanceProfile: { Name: profile } } : {}),
+    }),
+  );
+  return out.Instances![0]!.InstanceId!;
+}
+
+async function emulate(instanceId: string, extra: Partial<Parameters<typeof startImds>[0]> = {}) {
+  const e = await startImds({
+    instanceId,
+    awsEndpoint: moto.endpoint,
+    associationTtlMs: 3_600_000,
+    ...extra,
+  });
+  emulators.push(e);
+  return e;
+}
+
+async function roleSecrets(endpoint: string): Promise<string[]> {
+  const token = await (
+    await fetch(`${endpoint}/latest/api/token`, {
+      method: 'PUT',
+      headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60' },
+    })
+  ).text();
+  const headers = { 'x-aws-ec2-metadata-token': token };
+  const role = (
+    await (await fetch(`${endpoint}/latest/meta-data/iam/security-credentials/`, { headers })).text()
+  ).trim();
+  const creds = await (
+    await fetch(`${endpoint}/latest/meta-data/iam/security-credentials/${role}`, { headers })
+  ).json();
+  return [creds.SecretAccessKey, creds.Token];
+}
+
+async function agent(
+  emulator: ImdsEmulator,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<AgentRun> {
+  const run = await runAgent(bundle, ['--credentials-file', '/nonexistent/credentials', ...args], {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: '/nonexistent',
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: emulator.endpoint,
+    AWS_ENDPOINT_URL: moto.endpoint,
+    AWS_REGION: 'us-east-1',
+    ...env,
+  });
+  outputs.push(run.stdout, run.stderr);
+  return run;
+}
+
+function report(run: AgentRun): Report {
+  const parsed = JSON.parse(run.stdout) as Report;
+  expect(validate(schema, parsed)).toEqual([]);
+  return parsed;
+}
+
+beforeAll(async () => {
+  bundle = ensureBundle();
+  // Private moto: enforcement is global to a moto and would break other test files.
+  moto = await startMoto();
+  const config = { endpoint: moto.endpoint, region: 'us-east-1' };
+  const iam = new IAMClient(config);
+  const ec2 = new EC2Client(config);
+  await iam.send(new CreateRoleCommand({ RoleName: ROLE, AssumeRolePolicyDocument: TRUST }));
+  await iam.send(
+    new AttachRolePolicyCommand({
+      RoleName: ROLE,
+      PolicyArn: 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess',
+    }),
+  );
+  await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: ROLE }));
+  await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: ROLE, RoleName: ROLE }));
+  await new S3Client({ ...config, forcePathStyle: true }).send(
+    new CreateBucketCommand({ Bucket: 'agent-e2e-bucket' }),
+  );
+  const withRole = await launch(ec2, ROLE);
+  const withoutRole = await launch(ec2);
+  // Credentials are assumed while enforcement is off (moto cannot evaluate a Service principal).
+  imds.required = await emulate(withRole);
+  imds.v1 = await emulate(withRole, { httpTokens: 'optional' });
+  imds.hop = await emulate(withRole, { hopLimitExceeded: true });
+  imds.noRole = await emulate(withoutRole);
+  secrets.push(...(await roleSecrets(imds.required.endpoint)));
+  await moto.setEnforcement(true);
+}, 120_000);
+
+afterAll(async () => {
+  await moto?.setEnforcement(false).catch(() => {});
+  await Promise.all(emulators.map((e) => e.close()));
+  await moto?.stop();
+});
+
+describe('Function: instance-role-agent (one-file bundle, end to end)', () => {
+  it('passes s3-read-only: S3 list allowed, DynamoDB and IAM denied as expected', async () => {
+    // Act
+    const run = await agent(imds.required, ['--preset', 's3-read-only', '--json']);
+    // Assess
+    const r = report(run);
+    expect(run.code).toBe(0);
+    expect(r.verdict).toBe('pass');
+    expect(r.role.name).toBe(ROLE);
+    expect(r.role.arn).toMatch(new RegExp(`assumed-role/${ROLE}/${r.instance.id}$`));
+    expect(r.role.instanceProfileArn).toContain(`instance-profile/${ROLE}`);
+    const byAction = Object.fromEntries(r.checks.map((c) => [c.action, c]));
+    expect(byAction['s3:ListAllMyBuckets']).toMatchObject({
+      expected: 'allow',
+      outcome: 'allowed',
+      ok: true,
+    });
+    expect(byAction['dynamodb:ListTables']).toMatchObject({ expected: 'deny', outcome: 'denied', ok: true });
+    expect(byAction['iam:ListRoles']).toMatchObject({ expected: 'deny', outcome: 'denied', ok: true });
+    expect(r.imds).toMatchObject({ reachable: true, v2: true, v1Open: false, hopLimitSuspected: false });
+  });
+
+  it('exits 1 with ROLE_MISMATCH when --expect-role names another role', async () => {
+    const run = await agent(imds.required, ['--preset', 's3-read-only', '--expect-role', 'other', '--json']);
+    expect(run.code).toBe(1);
+    expect(report(run).findings.map((f) => f.code)).toContain('ROLE_MISMATCH');
+  });
+
+  it('reports STATIC_KEYS_ENV and ENV_KEYS_OVERRIDE_ROLE when keys are in the environment', async () => {
+    const run = await agent(imds.required, ['--json'], {
+      AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    });
+    const codes = report(run).findings.map((f) => f.code);
+    expect(codes).toEqual(expect.arrayContaining(['STATIC_KEYS_ENV', 'ENV_KEYS_OVERRIDE_ROLE']));
+    expect(run.stdout).not.toContain('wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY');
+    expect(run.stdout).not.toContain('AKIAIOSFODNN7EXAMPLE');
+  });
+
+  it('reports IMDSV1_ENABLED when IMDS answers without a token', async () => {
+    const run = await agent(imds.v1, ['--json']);
+    const r = report(run);
+    expect(r.imds.v1Open).toBe(true);
+    expect(r.findings.map((f) => f.code)).toContain('IMDSV1_ENABLED');
+  });
+
+  it('reports HOP_LIMIT_SUSPECTED within 2 s when the token PUT is dropped', async () => {
+    const run = await agent(imds.hop, ['--json']);
+    const r = report(run);
+    expect(r.findings.map((f) => f.code)).toContain('HOP_LIMIT_SUSPECTED');
+    expect(r.findings.find((f) => f.code === 'HOP_LIMIT_SUSPECTED')?.message).toContain(
+      'HttpPutResponseHopLimit',
+    );
+    expect(run.ms).toBeLessThan(2000);
+  });
+
+  it('exits 3 with NO_ROLE_ATTACHED when the instance has no role', async () => {
+    const run = await agent(imds.noRole, ['--json']);
+    const r = report(run);
+    expect(run.code).toBe(3);
+    expect(r.verdict).toBe('error');
+    expect(r.findings.map((f) => f.code)).toContain('NO_ROLE_ATTACHED');
+  });
+
+  it('prints a human table without colour when stdout is not a TTY', async () => {
+    const run = await agent(imds.required, ['--preset', 's3-read-only']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('verdict: PASS');
+    expect(run.stdout).toMatch(/dynamodb:ListTables\s+deny\s+denied/);
+    expect(run.stdout).not.toContain('\u001b[');
+  });
+
+  it('never prints the secret access key or session token in any mode (canary)', () => {
+    expect(secrets.every((s) => typeof s === 'string' && s.length > 10)).toBe(true);
+    expect(outputs.length).toBeGreaterThanOrEqual(12);
+    for (const out of outputs) for (const secret of secrets) expect(out).not.toContain(secret);
+  });
+});
