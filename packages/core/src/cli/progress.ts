@@ -84,7 +84,7 @@ function plainProgress(io: CliIo): Progress {
 }
 
 function isWait(event: { readonly type: string }): event is WaitEvent {
-  return event.type === 'waiting' || event.type === 'settled';
+  return (event.type === 'waiting' || event.type === 'settled') && 'waitingFor' in event;
 }
 
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
