@@ -27,6 +27,10 @@ export const DUMMY_ENV = {
   AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
 };
 const TIME_BIN = '/usr/bin/time';
+// The SDK's Node 20 end-of-support warning is noise in the harness; children run as users would.
+const SDK_WARNING = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
+const sdkWarningSetByUser = SDK_WARNING in process.env;
+process.env[SDK_WARNING] ??= 'true';
 
 /** A piece of the project that is not built (yet): the benchmark reports it as skipped. */
 export class SkipError extends Error {
@@ -58,6 +62,24 @@ export function requireFile(file, piece) {
   return file;
 }
 
+/** Throw SkipError unless `node packages/core/dist/cli.js <command> --help` succeeds. */
+export function requireCliCommand(command) {
+  requireFile(DIST.coreCli, 'core CLI');
+  let help = '';
+  try {
+    help = execFileSync(process.execPath, [DIST.coreCli, command, '--help'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      env: childEnv(),
+    });
+  } catch {}
+  if (!help.includes(command) || !help.includes('--')) {
+    throw new SkipError(
+      `core CLI command '${command}' not built (node packages/core/dist/cli.js ${command} --help fails)`,
+    );
+  }
+}
+
 /** Load an AWS SDK v3 client package from the sandbox package's dependencies (bench/ has none of its own). */
 export function sdk(name) {
   const require = createRequire(path.join(ROOT, 'packages/sandbox/package.json'));
@@ -78,7 +100,7 @@ export async function runOnce({ cmd, args = [], env = {}, cwd = ROOT, input }) {
   const start = process.hrtime.bigint();
   const child = spawn(file, argv, {
     cwd,
-    env: { ...process.env, ...DUMMY_ENV, ...env },
+    env: childEnv(env),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -105,6 +127,14 @@ export async function runOnce({ cmd, args = [], env = {}, cwd = ROOT, input }) {
   return { wallMs, rssKb, code, stdout, stderr };
 }
 
+/** process.env + dummy keys + `env`; a key set to undefined in `env` is removed. */
+export function childEnv(env = {}) {
+  const merged = { ...process.env, ...DUMMY_ENV, ...env };
+  if (!sdkWarningSetByUser) delete merged[SDK_WARNING];
+  for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
+  return merged;
+}
+
 function readRss(file) {
   try {
     const lines = readFileSync(file, 'utf8').trim().split('\n');
@@ -127,7 +157,8 @@ function vmHwm(pid) {
 
 /**
  * Run each contender `runs` times, alternating (A B C, B C A, ...), each a cold process.
- * A contender: { label, prepare?(i) -> {env?, args?} (untimed), cmd, args, env, check?(result) }.
+ * A contender: { label, cmd, args, env, okCodes? (default [0]), prepare?(i) -> {env?, args?} (untimed),
+ * check?(result, extra) -> problem string | undefined, after?(result, extra, i) (untimed) }.
  * A failed run (non-zero exit or failed check) throws with its stderr, so figures never hide errors.
  */
 export async function compare(contenders, { runs = RUNS, log = true } = {}) {
@@ -143,7 +174,9 @@ export async function compare(contenders, { runs = RUNS, log = true } = {}) {
         env: { ...c.env, ...extra.env },
         input: extra.input ?? c.input,
       });
-      const problem = result.code !== 0 ? `exit ${result.code}` : c.check?.(result, extra);
+      const problem = !(c.okCodes ?? [0]).includes(result.code)
+        ? `exit ${result.code}`
+        : c.check?.(result, extra);
       if (problem)
         throw new Error(
           `${c.label} run ${i + 1} failed (${problem}):\n${redact(result.stderr || result.stdout)}`,
