@@ -63,9 +63,8 @@ async function roleSecrets(endpoint: string): Promise<string[]> {
   const role = (
     await (await fetch(`${endpoint}/latest/meta-data/iam/security-credentials/`, { headers })).text()
   ).trim();
-  const creds = await (
-    await fetch(`${endpoint}/latest/meta-data/iam/security-credentials/${role}`, { headers })
-  ).json();
+  const answer = await fetch(`${endpoint}/latest/meta-data/iam/security-credentials/${role}`, { headers });
+  const creds = (await answer.json()) as { SecretAccessKey: string; Token: string };
   return [creds.SecretAccessKey, creds.Token];
 }
 
