@@ -84,9 +84,20 @@ export interface VerifyFleetOptions {
   readonly onEvent?: (event: FleetEvent) => void;
 }
 
-/** Largest gzip+base64 bundle sent inside the command; SSM documents and their parameters are limited to 64 KB. */
+/**
+ * Largest gzip+base64 bundle sent inside the command (SSM documents are limited to 64 KB); a bigger
+ * bundle needs `bundleS3Uri` or `bundleUrl`.
+ *
+ * @example
+ * const inline = gzipSync(readAgentBundle()).toString('base64').length <= INLINE_BUNDLE_LIMIT;
+ */
 export const INLINE_BUNDLE_LIMIT = 48_000;
-/** Run Command keeps at most this many characters of output inline. */
+/**
+ * Run Command keeps at most this many characters of stdout inline; beyond it, use `outputS3Bucket`.
+ *
+ * @example
+ * if (invocation.StandardOutputContent.length >= INLINE_OUTPUT_LIMIT) console.warn('truncated');
+ */
 export const INLINE_OUTPUT_LIMIT = 24_000;
 const MAX_IDS_PER_CALL = 50;
 const TERMINAL = new Set([

@@ -200,7 +200,12 @@ function interpret(r: SshResult, host: string): AgentReport {
   return parseReport(r.stdout, r.code, r.stderr);
 }
 
-/** Parse the agent's `--json` output; anything that is not a schema-1 report is an AgentError. */
+/**
+ * Parse the agent's `--json` output; anything that is not a schema-1 report is an AgentError.
+ *
+ * @example
+ * const report = parseReport(execFileSync('node', ['instance-role-agent.mjs', '--json'], { encoding: 'utf8' }));
+ */
 export function parseReport(stdout: string, exitCode: number | null = null, stderr = ''): AgentReport {
   let value: unknown;
   try {
