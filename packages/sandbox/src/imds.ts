@@ -139,8 +139,9 @@ class Imds {
   handle(req: IncomingMessage, res: ServerResponse): void {
     this.count++;
     const slow = this.settings.faults?.slowMs ?? 0;
-    if (slow > 0) setTimeout(() => void this.answer(req, res), slow);
-    else void this.answer(req, res);
+    const answer = () => this.answer(req, res).catch(() => reply(res, 500, 'Internal Server Error'));
+    if (slow > 0) setTimeout(answer, slow);
+    else void answer();
   }
 
   private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {

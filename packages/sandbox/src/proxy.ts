@@ -78,7 +78,7 @@ export interface AwsProxyOptions {
 export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy> {
   const state = new ProxyState(options);
   const server = http.createServer((req, res) => {
-    void state.handle(req, res);
+    state.handle(req, res).catch(() => res.destroy());
   });
   server.on('connection', (socket) => socket.setNoDelay(true));
   server.keepAliveTimeout = 30_000;
