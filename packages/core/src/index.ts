@@ -17,23 +17,6 @@ export {
   policyArnProblem,
 } from './arn.js';
 export {
-  type ApplyOptions,
-  type ApplyResult,
-  applyPlan,
-  pollUntil,
-  type WaitOptions,
-  waitUntilReadable,
-} from './apply.js';
-export {
-  type Arn,
-  awsManagedPolicyArn,
-  ec2Principal,
-  type Partition,
-  parseArn,
-  partitionOfRegion,
-  policyArnProblem,
-} from './arn.js';
-export {
   type AttachEvent,
   type AttachRoleInput,
   type AttachRoleOptions,
@@ -52,13 +35,6 @@ export {
   type RoleExpectations,
 } from './ensure-instance-role.js';
 export {
-  type EnsureEvent,
-  type EnsureOptions,
-  type EnsureResult,
-  ensureInstanceRole,
-  type RoleExpectations,
-} from './ensure-instance-role.js';
-export {
   AbortedError,
   AgentError,
   type AgentFailure,
@@ -68,7 +44,6 @@ export {
   formatProblem,
   InstanceRoleError,
   type InstanceRoleErrorCode,
-  NotOwnedError,
   NotOwnedError,
   PassRoleDeniedError,
   type Problem,
@@ -134,64 +109,7 @@ export {
   resolvePreset,
   S3_PROBE_KEY,
 } from './presets.js';
-export {
-  type ObservedInstanceProfile,
-  type ObservedRole,
-  type ObservedState,
-  type ObserveOptions,
-  type ObserveTarget,
-  observeInstanceRole,
-  parsePolicyText,
-} from './observe.js';
-export {
-  type Change,
-  type ChangeKind,
-  describeChange,
-  formatPlan,
-  type Plan,
-  type PlanContext,
-  planFromDesired,
-  planInstanceRole,
-  sameDocument,
-} from './plan.js';
-export {
-  INLINE_POLICY_LIMIT,
-  lintPolicies,
-  MANAGED_POLICY_QUOTA,
-  type PolicyLintInput,
-  PRESETS_POLICY_NAME,
-  parsePolicyDocument,
-  policySize,
-} from './policy-lint.js';
-export {
-  type Expectations,
-  findPreset,
-  mergeExpectations,
-  nearestName,
-  type PolicyDocument,
-  type PolicyStatement,
-  PRESETS,
-  type PresetContext,
-  type PresetDefinition,
-  type PresetParameter,
-  type ProbeSpec,
-  presetProblems,
-  type ResolvedPreset,
-  resolvePreset,
-  S3_PROBE_KEY,
-} from './presets.js';
 export { backoffDelay, type RetryOptions, retryWhilePropagating, type WaitEvent } from './retry.js';
-export {
-  type DesiredRole,
-  ec2TrustPolicy,
-  type InstanceRoleSpec,
-  OWNER_TAG,
-  resolveSpec,
-  specPartition,
-  type TrustPolicy,
-  tagProblems,
-  validateSpec,
-} from './spec.js';
 export {
   type DesiredRole,
   ec2TrustPolicy,
