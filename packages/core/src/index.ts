@@ -28,6 +28,12 @@ export {
 export type { ClientOptions } from './clients.js';
 export { explainEc2Error, isPropagationError } from './ec2-errors.js';
 export {
+  type AttachTargets,
+  type EnsureAndAttachOptions,
+  type EnsureAndAttachResult,
+  ensureAndAttach,
+} from './ensure-and-attach.js';
+export {
   type EnsureEvent,
   type EnsureOptions,
   type EnsureResult,
