@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { isPropagationError } from '../src/ec2-errors.js';
-import { AbortedError, PropagationTimeoutError } from '../src/errors.js';
+import { explainEc2Error, isPropagationError } from '../src/ec2-errors.js';
+import {
+  AbortedError,
+  AwsOperationError,
+  PassRoleDeniedError,
+  PropagationTimeoutError,
+} from '../src/errors.js';
 import { backoffDelay, retryWhilePropagating, type WaitEvent } from '../src/retry.js';
 
 const awsError = (name: string, message: string) => Object.assign(new Error(message), { name });
@@ -143,5 +148,36 @@ describe('Function: isPropagationError', () => {
 
     // Assess
     expect(results).toEqual(cases.map(([, expected]) => expected));
+  });
+});
+
+describe('Function: explainEc2Error', () => {
+  it('turns a denial that mentions iam:PassRole into PassRoleDeniedError naming the role ARN (constructed error: no local peer denies PassRole)', async () => {
+    // Prepare
+    const roleArn = 'arn:aws:iam::123456789012:role/web';
+    const denied = awsError(
+      'UnauthorizedOperation',
+      `You are not authorized to perform this operation. User: arn:aws:iam::123456789012:user/dev is not authorized to perform: iam:PassRole on resource: ${roleArn}`,
+    );
+
+    // Act
+    const error = await explainEc2Error(denied, { operation: 'AssociateIamInstanceProfile', roleArn });
+
+    // Assess
+    expect(error).toBeInstanceOf(PassRoleDeniedError);
+    expect(error).toMatchObject({ code: 'PASS_ROLE_DENIED', roleArn, cause: denied });
+    expect(error.message).toContain(`the caller needs iam:PassRole on ${roleArn}`);
+  });
+
+  it('keeps any other denial as an AwsOperationError naming the operation', async () => {
+    // Prepare
+    const denied = awsError('UnauthorizedOperation', 'You are not authorized to perform this operation.');
+
+    // Act
+    const error = await explainEc2Error(denied, { operation: 'AssociateIamInstanceProfile' });
+
+    // Assess
+    expect(error).toBeInstanceOf(AwsOperationError);
+    expect(error.message).toMatch(/^AssociateIamInstanceProfile failed: UnauthorizedOperation/);
   });
 });
