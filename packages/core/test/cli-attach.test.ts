@@ -2,9 +2,10 @@ import { DescribeIamInstanceProfileAssociationsCommand } from '@aws-sdk/client-e
 import { type AwsProxy, startAwsProxy } from '@instance-role/sandbox';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { run } from '../src/cli/attach.js';
+import { run as ensureCli } from '../src/cli/ensure.js';
 import type { CliIo } from '../src/cli/progress.js';
 import { AssociationConflictError, ValidationError } from '../src/errors.js';
-import { clientsFor, createProfile, runInstance } from './attach-fixtures.js';
+import { clientsFor, createProfile, runInstance, unique } from './attach-fixtures.js';
 
 function bufferIo(isTTY = false) {
   const out: string[] = [];
@@ -129,5 +130,63 @@ describe('Function: run (instance-role attach)', () => {
     expect(stderr()).not.toContain('\x1b');
     expect(stderr()).toMatch(/^waiting for EC2 to see instance profile .*InvalidParameterValue/m);
     expect(stderr()).toMatch(/^ready: /m);
+  });
+});
+
+describe('Function: run (instance-role ensure --instance)', () => {
+  it('ensures the role and attaches it to each instance, printing both as JSON', async () => {
+    // Prepare
+    const endpoint = inject('motoEndpoint');
+    process.env.AWS_ENDPOINT_URL = endpoint;
+    const { ec2 } = clientsFor(endpoint);
+    const first = await runInstance(ec2);
+    const second = await runInstance(ec2);
+    const name = unique('ir-ensure-cli');
+    const { io, stdout, stderr } = bufferIo();
+
+    // Act
+    const code = await ensureCli(
+      [
+        '--name',
+        name,
+        '--preset',
+        's3-read-only',
+        '--instance',
+        first,
+        '--instance',
+        second,
+        '--hop-limit',
+        '1',
+        '--json',
+      ],
+      io,
+    );
+
+    // Assess
+    expect(stderr()).toBe('');
+    expect(code).toBe(0);
+    const out = JSON.parse(stdout());
+    expect(out).toMatchObject({ role: { name }, instanceProfile: { name }, expect: { role: name } });
+    expect(
+      out.attachments.map((a: { instanceId: string; action: string }) => [a.instanceId, a.action]),
+    ).toEqual([
+      [first, 'associated'],
+      [second, 'associated'],
+    ]);
+  });
+
+  it('exits 2 listing a bad instance ID together with spec problems, writing nothing', async () => {
+    // Prepare
+    const { io, stderr } = bufferIo();
+
+    // Act
+    const code = await ensureCli(['--name', 'bad name', '--instance', 'i-nope', '--hop-limit', '99'], io);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr()).toContain('--instance[0]');
+    expect(stderr()).toContain('--hop-limit');
+    expect(stderr()).toContain('--name');
+    expect(stderr()).toContain('Nothing was written.');
   });
 });

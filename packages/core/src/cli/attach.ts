@@ -1,6 +1,9 @@
 import { parseArgs } from 'node:util';
 import { type AttachRoleResult, attachRole } from '../attach-role.js';
+import { hopLimitProblems, instanceIdProblems } from '../ec2-ids.js';
+import { type EnsureAndAttachResult, ensureAndAttach } from '../ensure-and-attach.js';
 import { assertNoProblems, type Problem } from '../errors.js';
+import type { InstanceRoleSpec } from '../spec.js';
 import { type CliIo, createProgress, processIo } from './progress.js';
 import { EXIT } from './shared.js';
 
@@ -71,4 +74,50 @@ export function describeAttach(r: AttachRoleResult): string {
   const how =
     r.method === 'disassociate-associate' ? ' (instance stopped: disassociated, then associated)' : '';
   return `Replaced ${r.previousProfile?.arn} with ${r.instanceProfile.arn} on ${r.instanceId}${how}${imds}`;
+}
+
+/** The options `instance-role ensure` takes to attach the role as well. */
+export const ATTACH_OPTIONS = {
+  instance: { type: 'string', multiple: true },
+  replace: { type: 'boolean' },
+  'hop-limit': { type: 'string' },
+} as const;
+
+export interface AttachArgs {
+  readonly instance?: readonly string[];
+  readonly replace?: boolean;
+  readonly 'hop-limit'?: string;
+  readonly json?: boolean;
+}
+
+/** Problems with the attach options of `ensure`, to list with the spec's. */
+export function attachArgProblems(values: AttachArgs): Problem[] {
+  return [
+    ...(values.instance ?? []).flatMap((id, i) => instanceIdProblems(id, `--instance[${i}]`)),
+    ...hopLimitProblems(parseHopLimit(values['hop-limit']), '--hop-limit'),
+  ];
+}
+
+/**
+ * `ensure ... --instance ID`: ensure the role, then attach it to each instance, with progress on stderr.
+ *
+ * @example
+ * const { ensure, attachments } = await ensureThenAttach(spec, { instance: ['i-0123456789abcdef0'] });
+ */
+export async function ensureThenAttach(
+  spec: InstanceRoleSpec,
+  values: AttachArgs,
+  io: CliIo = processIo,
+): Promise<EnsureAndAttachResult> {
+  const hopLimit = parseHopLimit(values['hop-limit']);
+  const progress = createProgress(io, { quiet: values.json });
+  return ensureAndAttach(
+    spec,
+    {
+      instances: values.instance ?? [],
+      replace: values.replace ?? false,
+      ...(hopLimit === undefined ? {} : { metadata: { hopLimit } }),
+    },
+    { onEvent: progress.onEvent },
+  ).finally(() => progress.done());
 }

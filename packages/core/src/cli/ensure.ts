@@ -3,6 +3,7 @@ import { type EnsureResult, ensureInstanceRole } from '../ensure-instance-role.j
 import { InstanceRoleError, type Problem, redactSecrets, ValidationError } from '../errors.js';
 import { describeChange, formatPlan } from '../plan.js';
 import { type InstanceRoleSpec, validateSpec } from '../spec.js';
+import { ATTACH_OPTIONS, attachArgProblems, describeAttach, ensureThenAttach } from './attach.js';
 import { type CliIo, processIo } from './progress.js';
 import { EXIT } from './shared.js';
 
@@ -22,6 +23,9 @@ Create or converge an IAM role EC2 can assume, and its instance profile.
   --adopt                       manage an existing role/profile that instance-role did not create
   --allow-admin                 permit admin access (*:*, AdministratorAccess, IAMFullAccess, iam:PassRole on *)
   --plan                        print the plan and write nothing
+  --instance ID                 also attach the role to this instance (repeatable)
+  --replace                     replace another instance profile already on an instance
+  --hop-limit N                 with --instance: also require IMDSv2 with this hop limit
   --json                        print the result object as JSON
 
 Exit codes: 0 done, 1 an AWS operation failed, 2 invalid input (nothing written).
@@ -90,7 +94,8 @@ export function specFromArgs(values: EnsureArgs): { spec: InstanceRoleSpec; prob
     adopt: values.adopt ?? false,
     allowAdmin: values['allow-admin'] ?? false,
   };
-  const specProblems = validateSpec(spec).map((p) => (p.field === 'name' ? { ...p, field: '--name' } : p));
+  const presets = values.preset?.length ?? 0;
+  const specProblems = validateSpec(spec).map((p) => ({ ...p, field: cliField(p.field, presets) }));
   return { spec, problems: [...problems, ...specProblems] };
 }
 
@@ -99,7 +104,7 @@ export async function run(argv: readonly string[], io: CliIo = processIo): Promi
   try {
     const { values } = parseArgs({
       args: [...argv],
-      options: ENSURE_OPTIONS,
+      options: { ...ENSURE_OPTIONS, ...ATTACH_OPTIONS },
       strict: true,
       allowPositionals: false,
     });
@@ -108,7 +113,18 @@ export async function run(argv: readonly string[], io: CliIo = processIo): Promi
       return EXIT.ok;
     }
     const { spec, problems } = specFromArgs(values);
+    problems.push(...attachArgProblems(values));
     if (problems.length > 0) throw new ValidationError(problems);
+    if (values.instance?.length && !values.plan) {
+      const both = await ensureThenAttach(spec, values, io);
+      const out = { ...both.ensure, attachments: both.attachments };
+      io.stdout.write(
+        values.json
+          ? `${JSON.stringify(out, null, 2)}\n`
+          : `${[describeEnsure(both.ensure), ...both.attachments.map(describeAttach)].join('\n')}\n`,
+      );
+      return EXIT.ok;
+    }
     const result = await ensureInstanceRole(spec, { dryRun: values.plan ?? false });
     io.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : `${describeEnsure(result)}\n`);
     return EXIT.ok;
@@ -151,6 +167,21 @@ export function reportFailure(io: CliIo, err: unknown): number {
   const code = err instanceof InstanceRoleError ? ` [${err.code}]` : '';
   io.stderr.write(`instance-role: error${code}: ${redactSecrets(message)}\n`);
   return EXIT.failed;
+}
+
+/** Name a spec field by the option that set it, e.g. `policies[2]` -> `--policy-arn` when 2 presets came first. */
+function cliField(field: string, presets: number): string {
+  const index = /^policies\[(\d+)\]$/.exec(field)?.[1];
+  if (index !== undefined) return Number(index) < presets ? '--preset' : '--policy-arn';
+  const renamed: Record<string, string> = {
+    name: '--name',
+    permissionsBoundary: '--boundary',
+    path: '--path',
+    description: '--description',
+    maxSessionDuration: '--max-session-duration',
+    policies: '--preset/--policy-arn',
+  };
+  return renamed[field] ?? field.replace(/^tags\./, '--tag ');
 }
 
 function parseTags(pairs: readonly string[]): { tags: Record<string, string>; problems: Problem[] } {
