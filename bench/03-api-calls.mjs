@@ -3,11 +3,10 @@ import path from 'node:path';
 import {
   BENCH_DIR,
   clients,
-  DIST,
   freshName,
   isMain,
+  ourEnsureAttach,
   redact,
-  requireCliCommand,
   runBench,
   runInstances,
   runOnce,
@@ -20,12 +19,12 @@ export const ID = '03-api-calls';
 export const TITLE = '3. API calls (counted by the proxy)';
 
 export async function body() {
-  requireCliCommand('ensure');
+  const ours = ourEnsureAttach();
   const stack = await startStack();
   try {
     const { ec2 } = clients(stack.moto.endpoint);
     const env = { AWS_ENDPOINT_URL: stack.endpoint };
-    const counted = async (label, cmd, args) => {
+    const counted = async (label, { cmd, args }) => {
       stack.proxy.resetCounts();
       const r = await runOnce({ cmd, args, env });
       if (r.code !== 0) throw new Error(`${label} failed (exit ${r.code}):\n${redact(r.stderr || r.stdout)}`);
@@ -34,27 +33,18 @@ export async function body() {
     };
     const [oursInstance, cliInstance] = await runInstances(ec2, 2);
     const name = freshName('bench3');
-    const ensure = [
-      DIST.coreCli,
-      'ensure',
-      '--name',
-      name,
-      '--preset',
-      's3-read-only',
-      '--instance',
-      oursInstance,
-    ];
     const rows = [
-      await counted('instance-role ensure, fresh', process.execPath, ensure),
-      await counted('instance-role ensure, converged re-run', process.execPath, ensure),
-      await counted('AWS CLI sequence, fresh (5 commands)', 'bash', [
-        path.join(BENCH_DIR, 'peers/ensure-attach.sh'),
-        freshName('bench3cli'),
-        cliInstance,
-      ]),
+      await counted('instance-role, fresh', ours.argv(name, oursInstance)),
+      await counted('instance-role, converged re-run', ours.argv(name, oursInstance)),
+      await counted('AWS CLI sequence, fresh (5 commands)', {
+        cmd: 'bash',
+        args: [path.join(BENCH_DIR, 'peers/ensure-attach.sh'), freshName('bench3cli'), cliInstance],
+      }),
     ];
     const rerun = rows[1];
     return [
+      `Ours: ${ours.how}.`,
+      '',
       '| run | reads | writes | total | calls |',
       '|---|---|---|---|---|',
       ...rows.map(

@@ -62,7 +62,37 @@ export function requireFile(file, piece) {
   return file;
 }
 
-/** Throw SkipError unless `node packages/core/dist/cli.js <command> --help` succeeds. */
+/**
+ * Our ensure + attach as one cold invocation: `ensure --instance` when the CLI has it, else
+ * `ensure` then `attach` in one `sh -c` (two node processes, as a user would type them).
+ */
+export function ourEnsureAttach() {
+  const help = requireCliCommand('ensure');
+  if (help.includes('--instance')) {
+    return {
+      how: '`instance-role ensure --name N --preset s3-read-only --instance I` (one node process)',
+      argv: (name, instance) => ({
+        cmd: process.execPath,
+        args: [DIST.coreCli, 'ensure', '--name', name, '--preset', 's3-read-only', '--instance', instance],
+      }),
+    };
+  }
+  requireCliCommand('attach');
+  const q = (x) => `'${x}'`;
+  const cli = `${q(process.execPath)} ${q(DIST.coreCli)}`;
+  return {
+    how: '`instance-role ensure --name N --preset s3-read-only && instance-role attach --instance I --profile N` (ensure has no --instance yet: two node processes)',
+    argv: (name, instance) => ({
+      cmd: 'sh',
+      args: [
+        '-c',
+        `${cli} ensure --name ${q(name)} --preset s3-read-only >/dev/null && ${cli} attach --instance ${q(instance)} --profile ${q(name)} >/dev/null`,
+      ],
+    }),
+  };
+}
+
+/** Throw SkipError unless `node packages/core/dist/cli.js <command> --help` succeeds; returns the help text. */
 export function requireCliCommand(command) {
   requireFile(DIST.coreCli, 'core CLI');
   let help = '';
@@ -78,6 +108,7 @@ export function requireCliCommand(command) {
       `core CLI command '${command}' not built (node packages/core/dist/cli.js ${command} --help fails)`,
     );
   }
+  return help;
 }
 
 /** Load an AWS SDK v3 client package from the sandbox package's dependencies (bench/ has none of its own). */
