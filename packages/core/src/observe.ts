@@ -8,7 +8,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-iam';
 import { defaultIam } from './clients.js';
-import { AwsOperationError } from './errors.js';
+import { AbortedError, AwsOperationError } from './errors.js';
 
 /** A role as IAM reports it. Policy documents are parsed JSON (IAM returns them URL-encoded). */
 export interface ObservedRole {
@@ -207,7 +207,7 @@ async function missingAsUndefined<T>(operation: string, call: () => Promise<T>):
     ) {
       return undefined;
     }
-    if ((err as { name?: string }).name === 'AbortError') throw err;
+    if ((err as { name?: string }).name === 'AbortError') throw new AbortedError(`${operation}`, err);
     throw new AwsOperationError(operation, err);
   }
 }

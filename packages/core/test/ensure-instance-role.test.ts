@@ -18,7 +18,7 @@ import {
 import { STSClient } from '@aws-sdk/client-sts';
 import { describe, expect, inject, it } from 'vitest';
 import { ensureInstanceRole } from '../src/ensure-instance-role.js';
-import { NotOwnedError, ValidationError } from '../src/errors.js';
+import { AbortedError, NotOwnedError, ValidationError } from '../src/errors.js';
 import { parsePolicyText } from '../src/observe.js';
 import type { InstanceRoleSpec } from '../src/spec.js';
 
@@ -405,6 +405,22 @@ describe('Function: ensureInstanceRole', () => {
       expect.arrayContaining(['maxSessionDuration', 'tags.aws:x', 'policies[0]', 'policies[1]']),
     );
     expect(counter.calls).toEqual([]);
+    expect(await roleExists(name)).toBe(false);
+  });
+
+  it('stops with AbortedError and writes nothing when the signal is aborted', async () => {
+    // Prepare
+    const name = unique('abort');
+    const counter = countingIam();
+
+    // Act
+    const err = await ensureInstanceRole({ name }, { iam: counter.iam, signal: AbortSignal.abort() }).catch(
+      (e: unknown) => e,
+    );
+
+    // Assess
+    expect(err).toBeInstanceOf(AbortedError);
+    expect(counter.writes()).toEqual([]);
     expect(await roleExists(name)).toBe(false);
   });
 
