@@ -73,7 +73,7 @@ export interface VerifyFleetOptions {
   readonly outputS3Bucket?: string;
   /** Fetch the bundle on the instance with `aws s3 cp` instead of inlining it (for bundles over `inlineLimit`). */
   readonly bundleS3Uri?: string;
-  /** Fetch the bundle on the instance with `curl` (e.g. a presigned URL) instead of inlining it. */
+  /** Fetch the bundle on the instance with `curl` (e.g. a presigned S3 URL) instead of inlining it; its SHA-256 is checked. */
   readonly bundleUrl?: string;
   /** @default the installed `@instance-role/agent/bundle` */
   readonly bundlePath?: string;
@@ -243,8 +243,13 @@ export function fleetScript(
 }
 
 function fetchLine(bundle: Buffer, o: Pick<VerifyFleetOptions, 'bundleS3Uri' | 'bundleUrl'>): string {
-  if (o.bundleS3Uri) return `aws s3 cp --quiet ${shellQuote(o.bundleS3Uri)} "$d/agent.mjs" || exit 5`;
-  if (o.bundleUrl) return `curl -fsSL --max-time 60 ${shellQuote(o.bundleUrl)} -o "$d/agent.mjs" || exit 5`;
+  const fail = (what: string) =>
+    `{ echo ${shellQuote(`instance-role: could not fetch the agent bundle from ${what}`)} >&2; exit 5; }`;
+  if (o.bundleS3Uri) {
+    return `aws s3 cp --only-show-errors ${shellQuote(o.bundleS3Uri)} "$d/agent.mjs" >&2 || ${fail(`${o.bundleS3Uri} (the instance role needs s3:GetObject on it, and the AWS CLI must be installed)`)}`;
+  }
+  if (o.bundleUrl)
+    return `curl -fsSL --max-time 60 ${shellQuote(o.bundleUrl)} -o "$d/agent.mjs" || ${fail(o.bundleUrl)}`;
   const inline = gzipSync(bundle, { level: 9 }).toString('base64');
   if (inline.length > INLINE_BUNDLE_LIMIT) {
     assertNoProblems([
@@ -286,8 +291,12 @@ function validate(o: VerifyFleetOptions): void {
     problems.push({ field: 'timeoutMs', rule: 'at least 1000 ms', value: String(t) });
   if (o.bundleS3Uri && !/^s3:\/\/[a-z0-9.-]{3,63}\/.+/.test(o.bundleS3Uri))
     problems.push({ field: 'bundleS3Uri', rule: 's3://BUCKET/KEY', value: o.bundleS3Uri });
-  if (o.bundleUrl && !/^https:\/\//.test(o.bundleUrl))
-    problems.push({ field: 'bundleUrl', rule: 'an https:// URL', value: o.bundleUrl });
+  if (o.bundleUrl && !/^(https:\/\/|http:\/\/(127\.0\.0\.1|localhost)[:/])/.test(o.bundleUrl))
+    problems.push({
+      field: 'bundleUrl',
+      rule: 'an https:// URL (http:// only on loopback)',
+      value: o.bundleUrl,
+    });
   assertNoProblems(problems);
 }
 

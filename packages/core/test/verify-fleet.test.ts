@@ -1,9 +1,29 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { AttachRolePolicyCommand } from '@aws-sdk/client-iam';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { type SsmStandIn, startSsmStandIn } from '@instance-role/sandbox';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import {
+  type ImdsEmulator,
+  type MotoServer,
+  type SsmStandIn,
+  startImds,
+  startMoto,
+  startSsmStandIn,
+} from '@instance-role/sandbox';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { agentBundlePath } from '../src/agent-bundle.js';
 import { ValidationError } from '../src/errors.js';
-import { type FleetEvent, verifyFleet } from '../src/verify-fleet.js';
+import {
+  aggregateFleet,
+  type FleetEvent,
+  fleetScript,
+  fromInvocation,
+  verifyFleet,
+} from '../src/verify-fleet.js';
+import { clientsFor, createProfile, runInstance } from './attach-fixtures.js';
 
 const endpoint = inject('motoEndpoint');
 const ec2 = new EC2Client({ endpoint });
@@ -184,5 +204,112 @@ describe('Function: verifyFleet', () => {
       problems: [{ field: 'instanceIds[0]' }, { field: 'concurrency' }],
     });
     expect(standIn?.counts()).toEqual({});
+  });
+});
+
+describe('Function: fleetScript', () => {
+  let moto: MotoServer;
+  let bundleServer: Server;
+  let bundleUrl: string;
+  const imds: Record<'good' | 'bare', ImdsEmulator> = {} as never;
+  const ids: Record<'good' | 'bare', string> = {} as never;
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    const bundle = readFileSync(agentBundlePath());
+    bundleServer = createServer((_req, res) => res.end(bundle));
+    await new Promise<void>((resolve) => bundleServer.listen(0, '127.0.0.1', resolve));
+    bundleUrl = `http://127.0.0.1:${(bundleServer.address() as AddressInfo).port}/instance-role-agent.mjs`;
+    const { ec2, iam } = clientsFor(moto.endpoint);
+    for (const kind of ['good', 'bare'] as const) {
+      const profile = await createProfile(iam);
+      if (kind === 'good') {
+        await iam.send(
+          new AttachRolePolicyCommand({
+            RoleName: profile.name,
+            PolicyArn: 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess',
+          }),
+        );
+      }
+      ids[kind] = await runInstance(ec2, { profile: profile.name });
+      imds[kind] = await startImds({ instanceId: ids[kind], awsEndpoint: moto.endpoint });
+    }
+    await moto.setEnforcement(true);
+  });
+
+  afterAll(async () => {
+    await Promise.all(Object.values(imds).map((i) => i.close()));
+    bundleServer?.close();
+    await moto?.stop();
+  });
+
+  /** Run the script the way Run Command does (POSIX sh as root) and shape its result like an invocation. */
+  function runAsRunCommand(script: string, kind: 'good' | 'bare') {
+    const env = {
+      PATH: process.env.PATH,
+      HOME: '/nonexistent',
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: imds[kind].endpoint,
+      AWS_ENDPOINT_URL: moto.endpoint,
+      AWS_REGION: 'us-east-1',
+    };
+    return new Promise<{
+      Status: string;
+      ResponseCode: number;
+      StandardOutputContent: string;
+      StandardErrorContent: string;
+    }>((resolve) => {
+      // async on purpose: the IMDS emulator and the bundle server answer from this process
+      execFile('/bin/sh', ['-c', script], { env, timeout: 60_000 }, (err, stdout, stderr) => {
+        const code = err ? Number((err as { code?: number }).code ?? -1) : 0;
+        resolve({
+          Status: code === 0 ? 'Success' : 'Failed',
+          ResponseCode: code,
+          StandardOutputContent: stdout.slice(0, 24_000),
+          StandardErrorContent: stderr.slice(0, 8000),
+        });
+      });
+    });
+  }
+
+  it('fetches the bundle, checks its SHA-256, runs the agent and prints one compact report', async () => {
+    // Prepare
+    const script = fleetScript({
+      bundleUrl,
+      expectations: { presets: ['s3-read-only'] },
+      timeoutMs: 30_000,
+    });
+
+    // Act
+    const invocation = await runAsRunCommand(script, 'good');
+
+    // Assess
+    expect(invocation.StandardErrorContent).not.toMatch(/checksum mismatch/);
+    expect(invocation.StandardOutputContent).not.toContain('\n');
+    const result = fromInvocation(ids.good, invocation);
+    expect(result.report?.instance.id).toBe(ids.good);
+    expect(result.outcome).toBe('passed');
+  });
+
+  it('aggregates real reports: passed and failed instances, grouped by the failing check', async () => {
+    // Prepare
+    const script = fleetScript({
+      bundleUrl,
+      expectations: { presets: ['s3-read-only'] },
+      timeoutMs: 30_000,
+    });
+    const results = await Promise.all(
+      (['good', 'bare'] as const).map(async (kind) =>
+        fromInvocation(ids[kind], await runAsRunCommand(script, kind)),
+      ),
+    );
+
+    // Act
+    const fleet = aggregateFleet(results);
+
+    // Assess
+    expect(fleet.counts).toMatchObject({ passed: 1, failed: 1 });
+    expect(fleet.groups).toContainEqual(
+      expect.objectContaining({ key: 'check:s3:ListAllMyBuckets', instanceIds: [ids.bare] }),
+    );
   });
 });
