@@ -109,7 +109,7 @@ describe('Function: run (instance-role launch)', () => {
     const io: CliIo = { stdout: { write: () => true }, stderr: { write: () => true } };
 
     // Act
-    const error = await launchCli(['--count', '0'], io).catch((e) => e);
+    const error = await launchCli(['--count', '0', '--hop-limit', 'x'], io).catch((e) => e);
 
     // Assess
     expect(error).toBeInstanceOf(ValidationError);
@@ -118,6 +118,7 @@ describe('Function: run (instance-role launch)', () => {
       '--image-id',
       '--instance-type',
       '--count',
+      '--hop-limit',
     ]);
   });
 });

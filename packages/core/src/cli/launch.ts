@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { _InstanceType, RunInstancesCommandInput } from '@aws-sdk/client-ec2';
+import { hopLimitProblems } from '../ec2-ids.js';
 import { ensureInstanceRole } from '../ensure-instance-role.js';
 import { assertNoProblems, type Problem } from '../errors.js';
 import { launchWithRole } from '../launch.js';
@@ -58,6 +59,7 @@ export async function run(argv: readonly string[], io: CliIo = processIo): Promi
       '--instance-type': values['instance-type'],
     }),
     ...countProblems(count),
+    ...hopLimitProblems(parseHopLimit(values['hop-limit']), '--hop-limit'),
   ]);
   const progress = createProgress(io, { quiet: values.json });
   try {
