@@ -252,17 +252,12 @@ describe('Function: fleetScript', () => {
       AWS_ENDPOINT_URL: moto.endpoint,
       AWS_REGION: 'us-east-1',
     };
-    return new Promise<{
-      Status: string;
-      ResponseCode: number;
-      StandardOutputContent: string;
-      StandardErrorContent: string;
-    }>((resolve) => {
+    return new Promise<Parameters<typeof fromInvocation>[1]>((resolve) => {
       // async on purpose: the IMDS emulator and the bundle server answer from this process
       execFile('/bin/sh', ['-c', script], { env, timeout: 60_000 }, (err, stdout, stderr) => {
         const code = err ? Number((err as { code?: number }).code ?? -1) : 0;
         resolve({
-          Status: code === 0 ? 'Success' : 'Failed',
+          Status: code === 0 ? ('Success' as const) : ('Failed' as const),
           ResponseCode: code,
           StandardOutputContent: stdout.slice(0, 24_000),
           StandardErrorContent: stderr.slice(0, 8000),
