@@ -57,7 +57,10 @@ const MAX_ROUNDS = 6;
 /**
  * Make IAM match the spec: a role EC2 can assume, its policies, tags and boundary, and an instance
  * profile holding it. Observe, plan, apply; re-running on a converged role makes no writes and at most
- * 5 reads. A concurrent writer doing the same is tolerated: ensure re-observes and continues.
+ * 5 reads: GetRole, GetInstanceProfile, ListAttachedRolePolicies, ListRolePolicies (only with `prune`)
+ * and one GetRolePolicy per inline policy (all scoped presets share one), so a spec with `prune` and
+ * more than one inline policy costs one read more per extra policy. A concurrent writer doing the same
+ * is tolerated: ensure re-observes and continues.
  *
  * @throws ValidationError (nothing written) for a bad spec; NotOwnedError when the role/profile exists
  * without the ownership tag and `adopt` is not set; AwsOperationError when IAM refuses a change.

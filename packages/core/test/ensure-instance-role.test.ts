@@ -427,14 +427,19 @@ describe('Function: ensureInstanceRole', () => {
   it('converges once when several processes ensure the same role at the same time', async () => {
     // Prepare
     const name = unique('race');
-    const spec: InstanceRoleSpec = { name, policies: ['s3-read-only'] };
+    const spec: InstanceRoleSpec = {
+      name,
+      policies: ['s3-read-only', 's3-read:bucket-a'],
+      tags: { team: 'web' },
+    };
 
     // Act
-    const results = await Promise.all(Array.from({ length: 6 }, () => ensureFresh(spec)));
+    const results = await Promise.all(Array.from({ length: 10 }, () => ensureFresh(spec)));
 
     // Assess
     expect(results.every((r) => r.role.arn.endsWith(`:role/${name}`))).toBe(true);
     expect(await profileRoles(name)).toEqual([name]);
     expect(await attached(name)).toEqual([S3_READ_ONLY]);
+    expect((await ensureFresh(spec)).applied).toEqual([]);
   });
 });
