@@ -1,3 +1,5 @@
+import { loadDynamodb, loadIam, loadS3, loadSts } from './aws/load.js';
+
 /** Credentials as the SDK wants them; the IMDS provider is shared by every client. */
 export interface CredentialIdentity {
   readonly accessKeyId: string;
@@ -47,14 +49,14 @@ export class AwsClients {
 
   sts() {
     return this.#load('sts', async () => {
-      const m = await import('./aws/sts.js');
+      const m = await loadSts();
       return { m, client: this.#watch(new m.STSClient(this.#config())) };
     });
   }
 
   s3() {
     return this.#load('s3', async () => {
-      const m = await import('./aws/s3.js');
+      const m = await loadS3();
       return {
         m,
         client: this.#watch(new m.S3Client({ ...this.#config(), forcePathStyle: !!this.#settings.endpoint })),
@@ -64,14 +66,14 @@ export class AwsClients {
 
   dynamodb() {
     return this.#load('dynamodb', async () => {
-      const m = await import('./aws/dynamodb.js');
+      const m = await loadDynamodb();
       return { m, client: this.#watch(new m.DynamoDBClient(this.#config())) };
     });
   }
 
   iam() {
     return this.#load('iam', async () => {
-      const m = await import('./aws/iam.js');
+      const m = await loadIam();
       return { m, client: this.#watch(new m.IAMClient(this.#config())) };
     });
   }

@@ -1,5 +1,8 @@
 import { main } from './cli.js';
 
+// The agent runs on whatever Node an instance has; the SDK's Node-version notice is not our output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -1,3 +1,4 @@
+import { loadImdsCredentials } from './aws/load.js';
 import { AwsClients, type CredentialIdentity, type CredentialsProvider } from './aws-clients.js';
 import {
   type ExpectFile,
@@ -61,16 +62,37 @@ export async function verify(options: VerifyOptions = {}): Promise<Report> {
   const deadline = AbortSignal.timeout(options.timeoutMs ?? 10_000);
   const endpoint = options.imdsEndpoint ?? env.AWS_EC2_METADATA_SERVICE_ENDPOINT ?? DEFAULT_IMDS_ENDPOINT;
   const disabled = env.AWS_EC2_METADATA_DISABLED?.toLowerCase() === 'true';
+  const diagnosis = diagnoseImds({
+    endpoint,
+    fetch: options.fetch,
+    disabled,
+    timeoutMs: Math.min(1000, options.timeoutMs ?? 1000),
+  });
+  // The diagnosis starts first; the SDK's own IMDS credential fetch runs alongside it.
   const credentials = options.credentials ?? (disabled ? null : await imdsCredentials(endpoint));
-  const [imds, creds] = await Promise.all([
-    diagnoseImds({
-      endpoint,
-      fetch: options.fetch,
-      disabled,
-      timeoutMs: Math.min(1000, options.timeoutMs ?? 1000),
-    }),
-    credentials ? credentials().catch(() => null) : Promise.resolve(null),
-  ]);
+  const creds = credentials ? await credentials().catch(() => null) : null;
+  let serverDate: string | null = null;
+  // Probes start as soon as credentials are there; the rest of the IMDS diagnosis runs meanwhile.
+  const probing = creds
+    ? regionOf(env, diagnosis).then((region) => {
+        const clients = new AwsClients({
+          region,
+          endpoint: env.AWS_ENDPOINT_URL || undefined,
+          credentials: async () => creds,
+          requestTimeoutMs: Math.max(
+            500,
+            Math.min(5000, (options.timeoutMs ?? 10_000) - (performance.now() - started)),
+          ),
+          signal: deadline,
+          onServerDate: (date) => {
+            serverDate = date;
+          },
+        });
+        const plan = planProbes(expected.expect, options, options.writeProbes === true);
+        return runAll(plan, clients, options.concurrency ?? 8).then((results) => ({ region, results }));
+      })
+    : null;
+  const imds = await diagnosis;
   const staticFindings = [
     ...envFindings(env),
     ...imdsFindings(imds),
@@ -88,26 +110,9 @@ export async function verify(options: VerifyOptions = {}): Promise<Report> {
     ...rest,
     durationMs: Math.round(performance.now() - started),
   });
-  if (!credentials || !creds)
-    return report({ verdict: 'error', findings: withNoCredentials(staticFindings) });
+  if (!probing) return report({ verdict: 'error', findings: withNoCredentials(staticFindings) });
 
-  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? imds.region ?? 'us-east-1';
-  let serverDate: string | null = null;
-  const clients = new AwsClients({
-    region,
-    endpoint: env.AWS_ENDPOINT_URL || undefined,
-    credentials: async () => creds,
-    requestTimeoutMs: Math.max(
-      500,
-      Math.min(5000, (options.timeoutMs ?? 10_000) - (performance.now() - started)),
-    ),
-    signal: deadline,
-    onServerDate: (date) => {
-      serverDate = date;
-    },
-  });
-  const plan = planProbes(expected.expect, options, options.writeProbes === true);
-  const results = await runAll(plan, clients, options.concurrency ?? 8);
+  const { region, results } = await probing;
   const checks = results.map((r) => r.check);
   const identity = results.find((r) => r.check.action === 'sts:GetCallerIdentity')?.output as
     | { Arn?: string; Account?: string }
@@ -142,6 +147,13 @@ export function exitCodeOf(report: Pick<Report, 'verdict'>): number {
   return report.verdict === 'pass' ? 0 : report.verdict === 'fail' ? 1 : 3;
 }
 
+async function regionOf(
+  env: VerifyOptions['env'] & object,
+  diagnosis: Promise<ImdsDiagnosis>,
+): Promise<string> {
+  return env.AWS_REGION || env.AWS_DEFAULT_REGION || (await diagnosis).region || 'us-east-1';
+}
+
 function readExpected(options: VerifyOptions): { expect: Expectations | null; role: string | null } {
   const list: Expectations[] = [];
   let file: ExpectFile | null = null;
@@ -163,7 +175,7 @@ function readExpected(options: VerifyOptions): { expect: Expectations | null; ro
 async function imdsCredentials(endpoint: string): Promise<CredentialsProvider> {
   // The SDK provider reads its endpoint from the environment only.
   process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT = endpoint;
-  const { fromInstanceMetadata } = await import('./aws/imds-credentials.js');
+  const { fromInstanceMetadata } = await loadImdsCredentials();
   const provider = fromInstanceMetadata({ timeout: 1000, maxRetries: 0 });
   let shared: Promise<CredentialIdentity> | undefined;
   return () => {
