@@ -1,3 +1,4 @@
+import { mergeExpectations } from '@instance-role/core/presets';
 import { loadImdsCredentials } from './aws/load.js';
 import { AwsClients, type CredentialIdentity, type CredentialsProvider } from './aws-clients.js';
 import {
@@ -70,7 +71,9 @@ export async function verify(options: VerifyOptions = {}): Promise<Report> {
   });
   // The diagnosis starts first; the SDK's own IMDS credential fetch runs alongside it.
   const credentials = options.credentials ?? (disabled ? null : await imdsCredentials(endpoint));
-  const creds = credentials ? await credentials().catch(() => null) : null;
+  // Do not wait for the SDK's retries and fallbacks once the diagnosis shows IMDS cannot give a role.
+  const hopeless = diagnosis.then((d) => (canServeRole(d) ? new Promise<null>(() => {}) : null));
+  const creds = credentials ? await Promise.race([credentials().catch(() => null), hopeless]) : null;
   let serverDate: string | null = null;
   // Probes start as soon as credentials are there; the rest of the IMDS diagnosis runs meanwhile.
   const probing = creds
@@ -147,6 +150,10 @@ export function exitCodeOf(report: Pick<Report, 'verdict'>): number {
   return report.verdict === 'pass' ? 0 : report.verdict === 'fail' ? 1 : 3;
 }
 
+function canServeRole(d: ImdsDiagnosis): boolean {
+  return d.reachable && (d.v2 || d.v1Open === true) && d.roleAttached !== false;
+}
+
 async function regionOf(
   env: VerifyOptions['env'] & object,
   diagnosis: Promise<ImdsDiagnosis>,
@@ -164,11 +171,7 @@ function readExpected(options: VerifyOptions): { expect: Expectations | null; ro
   }
   if (options.expect) list.push(options.expect);
   if (list.length === 0) return { expect: null, role: file?.role ?? null };
-  const merged = {
-    allow: list.flatMap((e) => e.allow),
-    deny: list.flatMap((e) => e.deny),
-    writes: list.flatMap((e) => e.writes),
-  };
+  const merged = mergeExpectations(list) as Expectations;
   return { expect: merged, role: file?.role ?? null };
 }
 

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import {
   AddRoleToInstanceProfileCommand,
@@ -92,7 +94,9 @@ function report(run: AgentRun): Report {
 }
 
 beforeAll(async () => {
-  bundle = ensureBundle();
+  // A private copy: a concurrent build elsewhere may clean dist/ while this file runs.
+  bundle = join(mkdtempSync(join(tmpdir(), 'agent-e2e-')), 'instance-role-agent.mjs');
+  copyFileSync(ensureBundle(), bundle);
   // Private moto: enforcement is global to a moto and would break other test files.
   moto = await startMoto();
   const config = { endpoint: moto.endpoint, region: 'us-east-1' };
@@ -134,6 +138,7 @@ describe('Function: instance-role-agent (one-file bundle, end to end)', () => {
     // Assess
     const r = report(run);
     expect(run.code).toBe(0);
+    expect(run.stderr).toBe('');
     expect(r.verdict).toBe('pass');
     expect(r.role.name).toBe(ROLE);
     expect(r.role.arn).toMatch(new RegExp(`assumed-role/${ROLE}/${r.instance.id}$`));

@@ -1,0 +1,100 @@
+import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  AddRoleToInstanceProfileCommand,
+  AttachRolePolicyCommand,
+  CreateInstanceProfileCommand,
+  CreateRoleCommand,
+  IAMClient,
+} from '@aws-sdk/client-iam';
+import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { type ImdsEmulator, startImds } from '@instance-role/sandbox';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { exitCodeOf, verify } from '../src/verify.js';
+
+const suffix = Date.now().toString(36);
+const ROLE = `agent-verify-${suffix}`;
+const BUCKET = `agent-verify-${suffix}`;
+const TRUST = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+});
+
+let endpoint: string;
+let imds: ImdsEmulator;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  endpoint = inject('motoEndpoint');
+  const config = { endpoint, region: 'us-east-1' };
+  const iam = new IAMClient(config);
+  await iam.send(new CreateRoleCommand({ RoleName: ROLE, AssumeRolePolicyDocument: TRUST }));
+  await iam.send(
+    new AttachRolePolicyCommand({ RoleName: ROLE, PolicyArn: 'arn:aws:iam::aws:policy/AmazonS3FullAccess' }),
+  );
+  await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: ROLE }));
+  await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: ROLE, RoleName: ROLE }));
+  await new S3Client({ ...config, forcePathStyle: true }).send(new CreateBucketCommand({ Bucket: BUCKET }));
+  const run = await new EC2Client(config).send(
+    new RunInstancesCommand({
+      ImageId: 'ami-12c6146b',
+      InstanceType: 't3.micro',
+      MinCount: 1,
+      MaxCount: 1,
+      IamInstanceProfile: { Name: ROLE },
+    }),
+  );
+  imds = await startImds({ instanceId: run.Instances![0]!.InstanceId!, awsEndpoint: endpoint });
+  // Only what an instance would have: no keys; moto for AWS; the emulator for IMDS.
+  env = {
+    AWS_REGION: 'us-east-1',
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint,
+  };
+}, 60_000);
+
+afterAll(() => imds?.close());
+
+describe('Function: verify (library, in-process)', () => {
+  it('reports what each default probe got without judging in discovery mode', async () => {
+    // Act
+    const report = await verify({ env, credentialsFiles: [] });
+    // Assess
+    expect(report.verdict).toBe('pass');
+    expect(report.role.name).toBe(ROLE);
+    expect(
+      report.checks.filter((c) => c.action !== 'sts:GetCallerIdentity').every((c) => c.expected === 'any'),
+    ).toBe(true);
+    expect(report.instance.accountId).toMatch(/^\d{12}$/);
+  });
+
+  it('puts then deletes a probe object with --write-probes, leaving the prefix empty', async () => {
+    // Act
+    const report = await verify({
+      env,
+      credentialsFiles: [],
+      presets: [`s3-read-write:${BUCKET}/app`],
+      writeProbes: true,
+    });
+    // Assess
+    const put = report.checks.find((c) => c.action === 's3:PutObject');
+    expect(put).toMatchObject({ expected: 'allow', outcome: 'allowed', ok: true });
+    const s3 = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true });
+    const left = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'app/' }));
+    expect(left.KeyCount ?? 0).toBe(0);
+  });
+
+  it('fails the run when an expected denial is allowed', async () => {
+    // Act: s3-read:BUCKET expects ListAllMyBuckets denied; the attached AmazonS3FullAccess allows it
+    const report = await verify({ env, credentialsFiles: [], presets: [`s3-read:${BUCKET}`] });
+    // Assess
+    const listAll = report.checks.find((c) => c.action === 's3:ListAllMyBuckets');
+    expect(listAll).toMatchObject({ expected: 'deny', outcome: 'allowed', ok: false });
+    expect(report.verdict).toBe('fail');
+    expect(exitCodeOf(report)).toBe(1);
+  });
+
+  it('runs no write probe unless asked to', async () => {
+    const report = await verify({ env, credentialsFiles: [], presets: [`s3-read-write:${BUCKET}/app`] });
+    expect(report.checks.some((c) => c.action === 's3:PutObject')).toBe(false);
+  });
+});
