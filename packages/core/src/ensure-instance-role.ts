@@ -1,8 +1,8 @@
-import type { IAMClient } from '@aws-sdk/client-iam';
+import { GetPolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { type ApplyResult, applyPlan, sleep, waitUntilReadable } from './apply.js';
 import { defaultIam, defaultSts } from './clients.js';
-import { AbortedError, assertNoProblems, InstanceRoleError } from './errors.js';
+import { AbortedError, assertNoProblems, InstanceRoleError, type Problem } from './errors.js';
 import { type ObservedState, observeInstanceRole } from './observe.js';
 import { accountOf, type Change, type Plan, planFromDesired } from './plan.js';
 import { PRESETS_POLICY_NAME } from './policy-lint.js';
@@ -83,6 +83,7 @@ export async function ensureInstanceRole(
     const { plan, observed, accountId } = await observeAndPlan(spec, partition, iam, options);
     first ??= plan;
     emit({ type: 'planned', plan });
+    if (round === 1) assertNoProblems(await missingPolicies(plan, iam, options.signal));
     if (options.dryRun || plan.changes.length === 0) {
       return result(spec, first, applied, observed, created, accountId, options, plan.warnings);
     }
@@ -168,6 +169,37 @@ function result(
     expect: { role: spec.name, ...desired.expect },
     warnings,
   };
+}
+
+/**
+ * Managed policies the plan attaches (or uses as boundary) that do not exist: bad input, found before any
+ * write. A caller who may not call iam:GetPolicy skips this check; the write then reports the problem.
+ */
+async function missingPolicies(
+  plan: Plan,
+  iam: IAMClient,
+  signal: AbortSignal | undefined,
+): Promise<Problem[]> {
+  const wanted = new Map<string, string>();
+  for (const c of plan.changes) {
+    if (c.kind === 'attach-policy') wanted.set(c.policyArn, 'policies');
+    if (c.kind === 'set-permissions-boundary') wanted.set(c.policyArn, 'permissionsBoundary');
+    if (c.kind === 'create-role' && c.permissionsBoundary)
+      wanted.set(c.permissionsBoundary, 'permissionsBoundary');
+  }
+  const missing = await Promise.all(
+    [...wanted].map(async ([arn, field]): Promise<Problem | undefined> => {
+      try {
+        await iam.send(new GetPolicyCommand({ PolicyArn: arn }), { abortSignal: signal });
+        return undefined;
+      } catch (err) {
+        if (signal?.aborted) throw new AbortedError('checking managed policies', err);
+        if ((err as { name?: string }).name !== 'NoSuchEntityException') return undefined;
+        return { field, rule: 'managed policy does not exist in this account and partition', value: arn };
+      }
+    }),
+  );
+  return missing.filter((p) => p !== undefined);
 }
 
 async function regionOf(iam: IAMClient): Promise<string | undefined> {

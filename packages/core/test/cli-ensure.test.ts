@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreateRoleCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { run } from '../src/cli/ensure.js';
 import { run as runPresets } from '../src/cli/presets.js';
@@ -120,20 +120,47 @@ describe('Function: run (instance-role ensure)', () => {
     expect(missing).toBe(2);
   });
 
-  it('exits 1 when an AWS operation fails', async () => {
+  it('exits 2 and writes nothing when a managed policy does not exist', async () => {
     // Prepare
+    const name = unique('cli-missing');
     const cap = capture();
 
     // Act
     const code = await run(
-      ['--name', unique('cli-missing'), '--policy-arn', 'arn:aws:iam::123456789012:policy/absent'],
+      ['--name', name, '--policy-arn', 'arn:aws:iam::123456789012:policy/absent'],
       cap.io,
     );
 
     // Assess
+    expect(code).toBe(2);
+    expect(cap.stderr()).toContain('managed policy does not exist');
+    expect(await roleExists(name)).toBe(false);
+  });
+
+  it('exits 1 naming the role and --adopt when the role exists without the ownership tag', async () => {
+    // Prepare
+    const name = unique('cli-foreign');
+    await new IAMClient({ endpoint: inject('motoEndpoint') }).send(
+      new CreateRoleCommand({
+        RoleName: name,
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' },
+          ],
+        }),
+      }),
+    );
+    const cap = capture();
+
+    // Act
+    const code = await run(['--name', name], cap.io);
+
+    // Assess
     expect(code).toBe(1);
-    expect(cap.stderr()).toContain('AttachRolePolicy failed');
-    expect(cap.stderr()).toContain('does not exist');
+    expect(cap.stderr()).toContain('[NOT_OWNED]');
+    expect(cap.stderr()).toContain(name);
+    expect(cap.stderr()).toContain('--adopt');
   });
 });
 
