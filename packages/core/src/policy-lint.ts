@@ -39,6 +39,10 @@ export function lintPolicies(input: PolicyLintInput): Problem[] {
   const refs = input.policies ?? [];
   refs.forEach((ref, i) => {
     const field = `policies[${i}]`;
+    if (typeof ref !== 'string' || ref === '') {
+      problems.push({ field, rule: 'a preset name or a managed policy ARN', value: String(ref) });
+      return;
+    }
     const resolved = ref.startsWith('arn:')
       ? lintArn(ref, field, input, problems)
       : lintPreset(ref, field, input, problems);
@@ -133,7 +137,9 @@ function lintInline(input: PolicyLintInput, refs: readonly string[]): Problem[] 
     if (!input.allowAdmin) problems.push(...adminStatements(doc, field));
   }
   const presetDocs = refs
-    .filter((r) => !r.startsWith('arn:') && presetProblems(r).length === 0)
+    .filter(
+      (r) => typeof r === 'string' && r !== '' && !r.startsWith('arn:') && presetProblems(r).length === 0,
+    )
     .flatMap((r) => Object.values(resolvePreset(r, { partition: input.partition }).inlinePolicies));
   total += presetDocs.reduce((sum, d) => sum + policySize(d), 0);
   if (total > INLINE_POLICY_LIMIT) {

@@ -306,7 +306,7 @@ function partitionProblems(spec: InstanceRoleSpec): Problem[] {
 
 function specArns(spec: InstanceRoleSpec): [string, string][] {
   const arns: [string, string][] = (spec.policies ?? []).flatMap((ref, i): [string, string][] =>
-    ref.startsWith('arn:') ? [[`policies[${i}]`, ref]] : [],
+    typeof ref === 'string' && ref.startsWith('arn:') ? [[`policies[${i}]`, ref]] : [],
   );
   if (spec.permissionsBoundary) arns.push(['permissionsBoundary', spec.permissionsBoundary]);
   return arns;

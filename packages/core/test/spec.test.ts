@@ -68,6 +68,16 @@ describe('Function: validateSpec', () => {
   });
 });
 
+describe('Function: validateSpec (untyped callers)', () => {
+  it('reports a policy that is not a string instead of crashing', () => {
+    // Act
+    const problems = validateSpec({ name: 'web', policies: [42 as unknown as string, ''] });
+
+    // Assess
+    expect(problems.map((p) => p.field)).toEqual(['policies[0]', 'policies[1]']);
+  });
+});
+
 describe('Function: specPartition', () => {
   it('derives the partition from ARNs, then from the region', () => {
     // Assess
