@@ -20,7 +20,7 @@ import {
   waitUntilInstanceProfileExists,
   waitUntilRoleExists,
 } from '@aws-sdk/client-iam';
-import { defaultIam } from './clients.js';
+import { defaultIam } from './clients/iam.js';
 import { AbortedError, AwsOperationError, PropagationTimeoutError } from './errors.js';
 import type { Change, Plan } from './plan.js';
 

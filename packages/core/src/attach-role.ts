@@ -10,7 +10,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import { GetInstanceProfileCommand, type IAMClient } from '@aws-sdk/client-iam';
 import type { STSClient } from '@aws-sdk/client-sts';
-import { defaultEc2, defaultIam } from './clients.js';
+import { defaultEc2 } from './clients/ec2.js';
+import { defaultIam } from './clients/iam.js';
 import { explainEc2Error, isNoSuchEntity, isPropagationError } from './ec2-errors.js';
 import {
   hopLimitProblems,

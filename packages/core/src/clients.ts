@@ -1,11 +1,12 @@
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { IAMClient } from '@aws-sdk/client-iam';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { STSClient } from '@aws-sdk/client-sts';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { STSClient } from '@aws-sdk/client-sts';
 
 /**
  * Clients may be injected; any that is not is built from the standard AWS environment
  * (`AWS_REGION`, `AWS_ENDPOINT_URL`, `AWS_PROFILE`, ...), with the SDK's adaptive retry for throttling.
+ * Each default lives in its own module (`clients/iam.ts`, ...) so a command loads only the SDK clients it uses.
  */
 export interface ClientOptions {
   readonly iam?: IAMClient;
@@ -14,9 +15,5 @@ export interface ClientOptions {
   readonly sts?: STSClient;
 }
 
-const shared = () => ({ retryMode: 'adaptive' as const, maxAttempts: 6 });
-
-export const defaultIam = (o: ClientOptions = {}): IAMClient => o.iam ?? new IAMClient(shared());
-export const defaultEc2 = (o: ClientOptions = {}): EC2Client => o.ec2 ?? new EC2Client(shared());
-export const defaultSsm = (o: ClientOptions = {}): SSMClient => o.ssm ?? new SSMClient(shared());
-export const defaultSts = (o: ClientOptions = {}): STSClient => o.sts ?? new STSClient(shared());
+/** Throttling is the SDK's job: adaptive client-side rate limiting, 6 attempts. */
+export const SDK_DEFAULTS = { retryMode: 'adaptive', maxAttempts: 6 } as const;

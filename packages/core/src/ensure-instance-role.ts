@@ -1,7 +1,8 @@
 import { GetPolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { type ApplyResult, applyPlan, sleep, waitUntilReadable } from './apply.js';
-import { defaultIam, defaultSts } from './clients.js';
+import { defaultIam } from './clients/iam.js';
+import { defaultSts } from './clients/sts.js';
 import { AbortedError, assertNoProblems, InstanceRoleError, type Problem } from './errors.js';
 import { type ObservedState, observeInstanceRole } from './observe.js';
 import { accountOf, type Change, type Plan, planFromDesired } from './plan.js';
@@ -53,6 +54,12 @@ export interface EnsureResult {
 }
 
 const MAX_ROUNDS = 6;
+/** After these, wait until IAM serves the role and profile. */
+const CREATES: ReadonlySet<Change['kind']> = new Set([
+  'create-role',
+  'create-instance-profile',
+  'add-role-to-instance-profile',
+]);
 
 /**
  * Make IAM match the spec: a role EC2 can assume, its policies, tags and boundary, and an instance
@@ -95,7 +102,7 @@ export async function ensureInstanceRole(
     applied.push(...out.applied);
     Object.assign(created, definedOnly({ roleArn: out.roleArn, instanceProfileArn: out.instanceProfileArn }));
     if (!out.interrupted) {
-      if (applied.some((c) => c.kind === 'create-role' || c.kind.includes('instance-profile'))) {
+      if (applied.some((c) => CREATES.has(c.kind))) {
         emit({ type: 'waiting', name: spec.name });
         await waitUntilReadable(spec.name, {
           iam,

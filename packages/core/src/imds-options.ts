@@ -3,7 +3,7 @@ import {
   type InstanceMetadataOptionsResponse,
   ModifyInstanceMetadataOptionsCommand,
 } from '@aws-sdk/client-ec2';
-import { defaultEc2 } from './clients.js';
+import { defaultEc2 } from './clients/ec2.js';
 import { explainEc2Error } from './ec2-errors.js';
 import { hopLimitProblems, instanceIdProblems } from './ec2-ids.js';
 import { assertNoProblems } from './errors.js';

@@ -7,7 +7,7 @@ import {
   ListRolePoliciesCommand,
   type Tag,
 } from '@aws-sdk/client-iam';
-import { defaultIam } from './clients.js';
+import { defaultIam } from './clients/iam.js';
 import { AbortedError, AwsOperationError } from './errors.js';
 
 /** A role as IAM reports it. Policy documents are parsed JSON (IAM returns them URL-encoded). */

@@ -9,7 +9,8 @@ import {
   type SSMClient,
 } from '@aws-sdk/client-ssm';
 import { readAgentBundle } from './agent-bundle.js';
-import { defaultEc2, defaultSsm } from './clients.js';
+import { defaultEc2 } from './clients/ec2.js';
+import { defaultSsm } from './clients/ssm.js';
 import { AwsOperationError, assertNoProblems, type Problem } from './errors.js';
 import {
   type AgentExpectations,
