@@ -1,11 +1,13 @@
 import { parseArgs } from 'node:util';
 import { type AttachRoleResult, attachRole } from '../attach-role.js';
-import { hopLimitProblems, instanceIdProblems } from '../ec2-ids.js';
 import { type EnsureAndAttachResult, ensureAndAttach } from '../ensure-and-attach.js';
 import { assertNoProblems, type Problem } from '../errors.js';
 import type { InstanceRoleSpec } from '../spec.js';
+import { type AttachArgs, parseHopLimit } from './attach-options.js';
 import { type CliIo, createProgress, processIo } from './progress.js';
 import { EXIT } from './shared.js';
+
+export { ATTACH_OPTIONS, type AttachArgs, attachArgProblems, parseHopLimit } from './attach-options.js';
 
 const USAGE = `Usage: instance-role attach --instance ID --profile NAME [--replace] [--hop-limit N] [--json]
 
@@ -59,11 +61,6 @@ export function required(options: Record<string, string | undefined>): Problem[]
     .map(([field]) => ({ field, rule: 'required' }));
 }
 
-/** A `--hop-limit` value as a number (validated later, with every other problem). */
-export function parseHopLimit(text: string | undefined): number | undefined {
-  return text === undefined ? undefined : Number(text);
-}
-
 /** One line saying what attach did. */
 export function describeAttach(r: AttachRoleResult): string {
   const imds = r.metadata ? `; IMDSv2 required (hop limit ${r.metadata.hopLimit})` : '';
@@ -74,28 +71,6 @@ export function describeAttach(r: AttachRoleResult): string {
   const how =
     r.method === 'disassociate-associate' ? ' (instance stopped: disassociated, then associated)' : '';
   return `Replaced ${r.previousProfile?.arn} with ${r.instanceProfile.arn} on ${r.instanceId}${how}${imds}`;
-}
-
-/** The options `instance-role ensure` takes to attach the role as well. */
-export const ATTACH_OPTIONS = {
-  instance: { type: 'string', multiple: true },
-  replace: { type: 'boolean' },
-  'hop-limit': { type: 'string' },
-} as const;
-
-export interface AttachArgs {
-  readonly instance?: readonly string[];
-  readonly replace?: boolean;
-  readonly 'hop-limit'?: string;
-  readonly json?: boolean;
-}
-
-/** Problems with the attach options of `ensure`, to list with the spec's. */
-export function attachArgProblems(values: AttachArgs): Problem[] {
-  return [
-    ...(values.instance ?? []).flatMap((id, i) => instanceIdProblems(id, `--instance[${i}]`)),
-    ...hopLimitProblems(parseHopLimit(values['hop-limit']), '--hop-limit'),
-  ];
 }
 
 /**

@@ -3,7 +3,7 @@ import { type EnsureResult, ensureInstanceRole } from '../ensure-instance-role.j
 import { InstanceRoleError, type Problem, redactSecrets, ValidationError } from '../errors.js';
 import { describeChange, formatPlan } from '../plan.js';
 import { type InstanceRoleSpec, validateSpec } from '../spec.js';
-import { ATTACH_OPTIONS, attachArgProblems, describeAttach, ensureThenAttach } from './attach.js';
+import { ATTACH_OPTIONS, attachArgProblems } from './attach-options.js';
 import { type CliIo, processIo } from './progress.js';
 import { EXIT } from './shared.js';
 
@@ -116,6 +116,7 @@ export async function run(argv: readonly string[], io: CliIo = processIo): Promi
     problems.push(...attachArgProblems(values));
     if (problems.length > 0) throw new ValidationError(problems);
     if (values.instance?.length && !values.plan) {
+      const { describeAttach, ensureThenAttach } = await import('./attach.js');
       const both = await ensureThenAttach(spec, values, io);
       const out = { ...both.ensure, attachments: both.attachments };
       io.stdout.write(
