@@ -1,10 +1,11 @@
 /**
- * What the proxy does instead of (or before) forwarding a call.
+ * What the proxy does instead of (or before) forwarding a call. `drop-after` forwards the call, then
+ * drops the connection instead of passing the answer on: the write happened, the client saw an error.
  *
  * @example
  * const kind: FaultKind = 'throttle';
  */
-export type FaultKind = 'throttle' | 'http500' | 'http503' | 'drop' | 'latency';
+export type FaultKind = 'throttle' | 'http500' | 'http503' | 'drop' | 'drop-after' | 'latency';
 
 /**
  * When to inject a fault. A rule matches a call by `service` and `action` (both optional);

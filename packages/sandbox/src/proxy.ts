@@ -65,7 +65,8 @@ export interface AwsProxyOptions {
 /**
  * Start a proxy on a free loopback port that forwards every request to `target`, counts it by
  * service and action, and injects faults. A faulted call (throttle, 5xx, drop) is never forwarded:
- * the fault stands for a request that did not reach AWS. A 'latency' call is forwarded after the delay.
+ * the fault stands for a request that did not reach AWS. A 'latency' call is forwarded after the delay;
+ * a 'drop-after' call is forwarded and its answer lost (the socket is closed once AWS has answered).
  *
  * @example
  * const proxy = await startAwsProxy({ target: moto.endpoint, propagationDelayMs: 3000 });
@@ -142,18 +143,19 @@ class ProxyState {
     const rule = this.faults.pick(info.service, info.action);
     const record = (status: number, fault?: AwsCall['fault']) =>
       this.record({ ...pick(info), status, at, fault });
-    if (rule && rule.kind !== 'latency') return this.inject(rule.kind, info, req, res, body, record);
+    if (rule && rule.kind !== 'latency' && rule.kind !== 'drop-after')
+      return this.inject(rule.kind, info, req, res, body, record);
     if (rule) await sleep(rule.latencyMs ?? 1000);
     const propagation = this.propagation.check(info);
     if (propagation) {
       send(res, propagation);
       return record(propagation.status, 'propagation');
     }
-    this.forward(req, res, body, info, (status) => record(status, rule?.kind));
+    this.forward(req, res, body, info, (status) => record(status, rule?.kind), rule?.kind === 'drop-after');
   }
 
   private async inject(
-    kind: Exclude<FaultKind, 'latency'>,
+    kind: Exclude<FaultKind, 'latency' | 'drop-after'>,
     info: AwsRequestInfo,
     req: IncomingMessage,
     res: ServerResponse,
@@ -177,6 +179,7 @@ class ProxyState {
     body: Buffer | undefined,
     info: AwsRequestInfo,
     done: (status: number) => void,
+    dropAnswer = false,
   ): void {
     const headers = { ...req.headers };
     delete headers.connection;
@@ -194,6 +197,11 @@ class ProxyState {
       (upRes) => {
         const status = upRes.statusCode ?? 502;
         this.propagation.observe(info, status);
+        if (dropAnswer) {
+          upRes.resume();
+          res.socket?.destroy();
+          return done(status);
+        }
         res.writeHead(status, upRes.headers);
         upRes.pipe(res);
         done(status);
