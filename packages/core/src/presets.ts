@@ -303,7 +303,7 @@ function parameterProblems(kind: PresetParameter, param: string, field: string, 
   if (!isBucketName(bucket)) {
     problems.push({
       field,
-      rule: 'bucket name: 3-63 characters of [a-z0-9.-], starting and ending with a letter or digit, no "..", not an IP address',
+      rule: 'bucket name: 3-63 characters of [a-z0-9.-], starting and ending with a letter or digit, no "..", not an IP address, no reserved prefix (xn--, sthree-, amzn-s3-demo-) or suffix (-s3alias, --ol-s3, .mrap, --x-s3, --table-s3)',
       value: ref,
     });
   }
@@ -317,7 +317,8 @@ function isBucketName(bucket: string): boolean {
   return (
     /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) &&
     !bucket.includes('..') &&
-    !/^\d+\.\d+\.\d+\.\d+$/.test(bucket)
+    !/^\d+\.\d+\.\d+\.\d+$/.test(bucket) &&
+    !/^(xn--|sthree-|amzn-s3-demo-)|(-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$/.test(bucket)
   );
 }
 
