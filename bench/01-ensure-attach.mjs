@@ -16,6 +16,7 @@ import {
   verdict,
 } from './lib.mjs';
 import { associatedProfile, countsText } from './support/aws-setup.mjs';
+import { cliLoadBreakdown } from './support/cli-load.mjs';
 
 export const ID = '01-ensure-attach';
 export const TITLE = '1. ensure + attach, cold process';
@@ -68,6 +69,8 @@ export async function body() {
       'API calls of the first run of each (through the proxy):',
       '',
       ...Object.entries(callsOf).map(([label, c]) => `- ${label}: ${countsText(c)}`),
+      '',
+      await cliLoadBreakdown(),
     ].join('\n');
   } finally {
     await stack.stop();

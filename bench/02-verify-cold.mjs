@@ -1,5 +1,5 @@
 // 2. verify, cold process: the one-file agent versus 4 AWS CLI commands and one boto3 script.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -10,6 +10,7 @@ import {
   quantile,
   RUNS,
   ratio,
+  redact,
   runBench,
   runOnce,
   sec,
@@ -76,6 +77,7 @@ export async function agentBreakdown(agentEnv, runs = RUNS) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-timing-'));
   const rows = [];
   const nodeOnly = [];
+  const failed = [];
   try {
     for (let i = 0; i < runs; i++) {
       nodeOnly.push((await runOnce({ cmd: process.execPath, args: ['-e', '0'] })).wallMs);
@@ -85,12 +87,15 @@ export async function agentBreakdown(agentEnv, runs = RUNS) {
         args: ['--import', TIMING, ...agentArgs()],
         env: { ...agentEnv, BENCH_TIMING_FILE: file },
       });
-      const t = JSON.parse(readFileSync(file, 'utf8'));
-      rows.push({ ...t, wall: r.wallMs });
+      const t = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined;
+      if ((r.code === 0 || r.code === 1) && t?.imdsRequests > 0 && t.awsRequests > 0)
+        rows.push({ ...t, wall: r.wallMs });
+      else failed.push(`exit ${r.code}: ${redact(r.stderr).slice(0, 300)}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  if (rows.length === 0) throw new Error(`every timed agent run failed; first: ${failed[0]}`);
   const med = (f) => quantile(rows.map(f), 0.5);
   const phases = [
     ['`node -e 0` (separate cold process: start + exit)', quantile(nodeOnly, 0.5)],
@@ -116,7 +121,9 @@ export async function agentBreakdown(agentEnv, runs = RUNS) {
     '|---|---|',
     ...phases.map(([label, v]) => `| ${label} | ${ms(v)} |`),
     '',
-    `Requests per run: IMDS ${med((t) => t.imdsRequests)}, AWS ${med((t) => t.awsRequests)}.`,
+    `Requests per run: IMDS ${med((t) => t.imdsRequests)}, AWS ${med((t) => t.awsRequests)}.${failed.length ? ` ${failed.length} run(s) left out (no complete timing): ${failed[0]}` : ''}`,
+    'Phases are medians taken one by one, so they need not add up to the total. IMDS requests go through',
+    "undici (`fetch`, loaded on first use), AWS requests through node:http (the SDK's handler).",
   ].join('\n');
 }
 
