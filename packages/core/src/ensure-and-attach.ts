@@ -5,7 +5,7 @@ import { type AttachEvent, type AttachRoleResult, attachRole } from './attach-ro
 import { hopLimitProblems, instanceIdProblems } from './ec2-ids.js';
 import { type EnsureEvent, type EnsureResult, ensureInstanceRole } from './ensure-instance-role.js';
 import { assertNoProblems, type Problem } from './errors.js';
-import type { InstanceRoleSpec } from './spec.js';
+import { type InstanceRoleSpec, validateSpec } from './spec.js';
 
 export interface AttachTargets {
   /** Instances to give the role, attached one after another. */
@@ -50,7 +50,7 @@ export async function ensureAndAttach(
   targets: AttachTargets,
   options: EnsureAndAttachOptions = {},
 ): Promise<EnsureAndAttachResult> {
-  assertNoProblems(targetProblems(targets));
+  assertNoProblems([...validateSpec(spec), ...targetProblems(targets)]);
   const ensure = await ensureInstanceRole(spec, {
     iam: options.iam,
     sts: options.sts,
