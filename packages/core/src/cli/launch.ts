@@ -5,6 +5,7 @@ import { ensureInstanceRole } from '../ensure-instance-role.js';
 import { assertNoProblems, type Problem } from '../errors.js';
 import { launchWithRole } from '../launch.js';
 import { parseHopLimit, required } from './attach.js';
+import { specFromArgs } from './ensure.js';
 import { type CliIo, createProgress, processIo } from './progress.js';
 import { EXIT } from './shared.js';
 
@@ -58,6 +59,7 @@ export async function run(argv: readonly string[], io: CliIo = processIo): Promi
       '--image-id': values['image-id'],
       '--instance-type': values['instance-type'],
     }),
+    ...(values.name ? specFromArgs({ name: values.name, preset: values.preset }).problems : []),
     ...countProblems(count),
     ...hopLimitProblems(parseHopLimit(values['hop-limit']), '--hop-limit'),
   ]);
