@@ -36,7 +36,7 @@ export interface Problem {
 
 export function formatProblem(p: Problem): string {
   const value = p.value === undefined ? '' : ` (got ${JSON.stringify(shorten(p.value))})`;
-  return `${p.field}: ${p.rule}${value}${p.hint ? `; ${p.hint}` : ''}`;
+  return `${shorten(p.field)}: ${p.rule}${value}${p.hint ? `; ${p.hint}` : ''}`;
 }
 
 /** Bad input. Thrown before any AWS write; lists every problem at once. */
