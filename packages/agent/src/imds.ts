@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import type { ImdsReport } from './types.js';
 
 /** The link-local IMDS address. */
@@ -14,7 +16,10 @@ export interface ImdsDiagnosis extends ImdsReport {
 
 export interface DiagnoseImdsOptions {
   readonly endpoint: string;
-  /** @default globalThis.fetch */
+  /**
+   * Replaces the built-in requests. @default raw node:http requests (the SDK loads node:http anyway;
+   * `fetch` would add its own HTTP stack: ~25 ms and ~8 MB per cold run)
+   */
   readonly fetch?: typeof globalThis.fetch;
   /** Per-request timeout. @default 1000 */
   readonly timeoutMs?: number;
@@ -40,7 +45,10 @@ export async function diagnoseImds(options: DiagnoseImdsOptions): Promise<ImdsDi
   const endpoint = options.endpoint.replace(/\/+$/, '');
   const empty = emptyDiagnosis(endpoint, options.disabled === true);
   if (options.disabled) return empty;
-  const get = requester(endpoint, options.fetch ?? globalThis.fetch, options.timeoutMs ?? 1000);
+  const timeoutMs = options.timeoutMs ?? 1000;
+  const get = options.fetch
+    ? fetchRequester(endpoint, options.fetch, timeoutMs)
+    : httpRequester(endpoint, timeoutMs);
   const [tokenAnswer, v1Answer] = await Promise.all([
     get('/latest/api/token', { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '300' } }),
     get('/latest/meta-data/instance-id'),
@@ -74,8 +82,32 @@ export async function diagnoseImds(options: DiagnoseImdsOptions): Promise<ImdsDi
   };
 }
 
-function requester(endpoint: string, fetchImpl: typeof globalThis.fetch, timeoutMs: number) {
-  return async (path: string, init: RequestInit = {}): Promise<RawAnswer | null> => {
+type Requester = (
+  path: string,
+  init?: { method?: string; headers?: Record<string, string> },
+) => Promise<RawAnswer | null>;
+
+function httpRequester(endpoint: string, timeoutMs: number): Requester {
+  const client = endpoint.startsWith('https:') ? https : http;
+  return (path, init = {}) =>
+    new Promise((resolve) => {
+      const req = client.request(
+        `${endpoint}${path}`,
+        { method: init.method ?? 'GET', headers: init.headers, signal: AbortSignal.timeout(timeoutMs) },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+          res.on('error', () => resolve(null));
+        },
+      );
+      req.on('error', () => resolve(null));
+      req.end();
+    });
+}
+
+function fetchRequester(endpoint: string, fetchImpl: typeof globalThis.fetch, timeoutMs: number): Requester {
+  return async (path, init = {}) => {
     try {
       const res = await fetchImpl(`${endpoint}${path}`, { ...init, signal: AbortSignal.timeout(timeoutMs) });
       return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };

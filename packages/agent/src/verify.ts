@@ -42,7 +42,7 @@ export interface VerifyOptions extends ProbeTargets {
   readonly concurrency?: number;
   /** The environment to judge and configure from. @default process.env */
   readonly env?: Readonly<Record<string, string | undefined>>;
-  /** Used for the raw IMDS diagnostics. @default globalThis.fetch */
+  /** Replaces the raw IMDS diagnostic requests (e.g. a test double). @default node:http requests */
   readonly fetch?: typeof globalThis.fetch;
   /** Role credentials. @default one shared `fromInstanceMetadata` provider */
   readonly credentials?: CredentialsProvider;

@@ -9,6 +9,7 @@ import {
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { type ImdsEmulator, startImds } from '@instance-role/sandbox';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { diagnoseImds } from '../src/imds.js';
 import { exitCodeOf, verify } from '../src/verify.js';
 
 const suffix = Date.now().toString(36);
@@ -96,5 +97,21 @@ describe('Function: verify (library, in-process)', () => {
   it('runs no write probe unless asked to', async () => {
     const report = await verify({ env, credentialsFiles: [], presets: [`s3-read-write:${BUCKET}/app`] });
     expect(report.checks.some((c) => c.action === 's3:PutObject')).toBe(false);
+  });
+});
+
+describe('Function: diagnoseImds (against the IMDS emulator)', () => {
+  it('sees the same instance through node:http requests and through an injected fetch', async () => {
+    // Act
+    const [viaHttp, viaFetch] = await Promise.all([
+      diagnoseImds({ endpoint: imds.endpoint }),
+      diagnoseImds({ endpoint: imds.endpoint, fetch: globalThis.fetch }),
+    ]);
+    // Assess
+    const { durationMs: _a, ...a } = viaHttp;
+    const { durationMs: _b, ...b } = viaFetch;
+    expect(a).toEqual(b);
+    expect(a).toMatchObject({ reachable: true, v2: true, v1Open: false, roleAttached: true, roleName: ROLE });
+    expect(a.instanceProfileArn).toContain(`instance-profile/${ROLE}`);
   });
 });
