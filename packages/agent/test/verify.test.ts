@@ -11,6 +11,7 @@ import { type ImdsEmulator, startImds } from '@instance-role/sandbox';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { diagnoseImds } from '../src/imds.js';
 import { exitCodeOf, verify } from '../src/verify.js';
+import { startBlackhole } from './support/blackhole.js';
 
 const suffix = Date.now().toString(36);
 const ROLE = `agent-verify-${suffix}`;
@@ -97,6 +98,30 @@ describe('Function: verify (library, in-process)', () => {
   it('runs no write probe unless asked to', async () => {
     const report = await verify({ env, credentialsFiles: [], presets: [`s3-read-write:${BUCKET}/app`] });
     expect(report.checks.some((c) => c.action === 's3:PutObject')).toBe(false);
+  });
+});
+
+describe('Function: verify (deadline)', () => {
+  it('ends near --timeout-ms with probes as errors when AWS never answers', async () => {
+    // Prepare
+    const silentAws = await startBlackhole();
+    try {
+      // Act
+      const started = performance.now();
+      const report = await verify({
+        env: { ...env, AWS_ENDPOINT_URL: silentAws.endpoint },
+        credentialsFiles: [],
+        timeoutMs: 1500,
+      });
+      const ms = performance.now() - started;
+      // Assess
+      expect(ms).toBeLessThan(4000);
+      expect(report.verdict).toBe('fail');
+      expect(report.checks.length).toBeGreaterThan(0);
+      expect(report.checks.every((c) => c.outcome === 'error')).toBe(true);
+    } finally {
+      await silentAws.close();
+    }
   });
 });
 
