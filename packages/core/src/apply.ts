@@ -80,12 +80,13 @@ export async function applyPlan(plan: Plan, options: ApplyOptions = {}): Promise
     try {
       Object.assign(arns, await send(iam, change, options.signal));
     } catch (err) {
-      const awsCode = (err as { name?: string }).name ?? '';
+      const error = err instanceof NotRetried ? err.cause : err;
+      const awsCode = (error as { name?: string }).name ?? '';
       if (awsCode === 'ConcurrentModificationException' || RACE_CODES[change.kind]?.includes(awsCode)) {
         return { applied, interrupted: { change, awsCode }, ...arns };
       }
       if (!(GONE_IS_DONE.has(change.kind) && awsCode === 'NoSuchEntityException'))
-        throw failure(change, err, options.signal);
+        throw failure(change, error, options.signal);
     }
     applied.push(change);
     options.onChange?.(change, 'done');
@@ -200,111 +201,172 @@ async function send(iam: IAMClient, c: Change, signal: AbortSignal | undefined):
   switch (c.kind) {
     case 'create-role': {
       const out = await iam.send(
-        new CreateRoleCommand({
-          RoleName: c.roleName,
-          Path: c.path,
-          AssumeRolePolicyDocument: JSON.stringify(c.trustPolicy),
-          Description: c.description,
-          MaxSessionDuration: c.maxSessionDuration,
-          PermissionsBoundary: c.permissionsBoundary,
-          Tags: toTags(c.tags),
-        }),
+        final(
+          new CreateRoleCommand({
+            RoleName: c.roleName,
+            Path: c.path,
+            AssumeRolePolicyDocument: JSON.stringify(c.trustPolicy),
+            Description: c.description,
+            MaxSessionDuration: c.maxSessionDuration,
+            PermissionsBoundary: c.permissionsBoundary,
+            Tags: toTags(c.tags),
+          }),
+        ),
         opts,
       );
       return { roleArn: out.Role?.Arn };
     }
     case 'tag-role':
-      await iam.send(new TagRoleCommand({ RoleName: c.roleName, Tags: toTags(c.tags) }), opts);
+      await iam.send(final(new TagRoleCommand({ RoleName: c.roleName, Tags: toTags(c.tags) })), opts);
       return {};
     case 'untag-role':
-      await iam.send(new UntagRoleCommand({ RoleName: c.roleName, TagKeys: [...c.keys] }), opts);
+      await iam.send(final(new UntagRoleCommand({ RoleName: c.roleName, TagKeys: [...c.keys] })), opts);
       return {};
     case 'update-trust-policy':
       await iam.send(
-        new UpdateAssumeRolePolicyCommand({
-          RoleName: c.roleName,
-          PolicyDocument: JSON.stringify(c.trustPolicy),
-        }),
+        final(
+          new UpdateAssumeRolePolicyCommand({
+            RoleName: c.roleName,
+            PolicyDocument: JSON.stringify(c.trustPolicy),
+          }),
+        ),
         opts,
       );
       return {};
     case 'update-role':
       await iam.send(
-        new UpdateRoleCommand({
-          RoleName: c.roleName,
-          Description: c.description,
-          MaxSessionDuration: c.maxSessionDuration,
-        }),
+        final(
+          new UpdateRoleCommand({
+            RoleName: c.roleName,
+            Description: c.description,
+            MaxSessionDuration: c.maxSessionDuration,
+          }),
+        ),
         opts,
       );
       return {};
     case 'set-permissions-boundary':
       await iam.send(
-        new PutRolePermissionsBoundaryCommand({ RoleName: c.roleName, PermissionsBoundary: c.policyArn }),
+        final(
+          new PutRolePermissionsBoundaryCommand({ RoleName: c.roleName, PermissionsBoundary: c.policyArn }),
+        ),
         opts,
       );
       return {};
     case 'put-inline-policy':
       await iam.send(
-        new PutRolePolicyCommand({
-          RoleName: c.roleName,
-          PolicyName: c.policyName,
-          PolicyDocument: JSON.stringify(c.document),
-        }),
+        final(
+          new PutRolePolicyCommand({
+            RoleName: c.roleName,
+            PolicyName: c.policyName,
+            PolicyDocument: JSON.stringify(c.document),
+          }),
+        ),
         opts,
       );
       return {};
     case 'attach-policy':
-      await iam.send(new AttachRolePolicyCommand({ RoleName: c.roleName, PolicyArn: c.policyArn }), opts);
+      await iam.send(
+        final(new AttachRolePolicyCommand({ RoleName: c.roleName, PolicyArn: c.policyArn })),
+        opts,
+      );
       return {};
     case 'detach-policy':
-      await iam.send(new DetachRolePolicyCommand({ RoleName: c.roleName, PolicyArn: c.policyArn }), opts);
+      await iam.send(
+        final(new DetachRolePolicyCommand({ RoleName: c.roleName, PolicyArn: c.policyArn })),
+        opts,
+      );
       return {};
     case 'delete-inline-policy':
-      await iam.send(new DeleteRolePolicyCommand({ RoleName: c.roleName, PolicyName: c.policyName }), opts);
+      await iam.send(
+        final(new DeleteRolePolicyCommand({ RoleName: c.roleName, PolicyName: c.policyName })),
+        opts,
+      );
       return {};
     case 'remove-permissions-boundary':
-      await iam.send(new DeleteRolePermissionsBoundaryCommand({ RoleName: c.roleName }), opts);
+      await iam.send(final(new DeleteRolePermissionsBoundaryCommand({ RoleName: c.roleName })), opts);
       return {};
     case 'create-instance-profile': {
       const out = await iam.send(
-        new CreateInstanceProfileCommand({
-          InstanceProfileName: c.profileName,
-          Path: c.path,
-          Tags: toTags(c.tags),
-        }),
+        final(
+          new CreateInstanceProfileCommand({
+            InstanceProfileName: c.profileName,
+            Path: c.path,
+            Tags: toTags(c.tags),
+          }),
+        ),
         opts,
       );
       return { instanceProfileArn: out.InstanceProfile?.Arn };
     }
     case 'tag-instance-profile':
       await iam.send(
-        new TagInstanceProfileCommand({ InstanceProfileName: c.profileName, Tags: toTags(c.tags) }),
+        final(new TagInstanceProfileCommand({ InstanceProfileName: c.profileName, Tags: toTags(c.tags) })),
         opts,
       );
       return {};
     case 'untag-instance-profile':
       await iam.send(
-        new UntagInstanceProfileCommand({ InstanceProfileName: c.profileName, TagKeys: [...c.keys] }),
+        final(new UntagInstanceProfileCommand({ InstanceProfileName: c.profileName, TagKeys: [...c.keys] })),
         opts,
       );
       return {};
     case 'remove-role-from-instance-profile':
       await iam.send(
-        new RemoveRoleFromInstanceProfileCommand({
-          InstanceProfileName: c.profileName,
-          RoleName: c.roleName,
-        }),
+        final(
+          new RemoveRoleFromInstanceProfileCommand({
+            InstanceProfileName: c.profileName,
+            RoleName: c.roleName,
+          }),
+        ),
         opts,
       );
       return {};
     case 'add-role-to-instance-profile':
       await iam.send(
-        new AddRoleToInstanceProfileCommand({ InstanceProfileName: c.profileName, RoleName: c.roleName }),
+        final(
+          new AddRoleToInstanceProfileCommand({ InstanceProfileName: c.profileName, RoleName: c.roleName }),
+        ),
         opts,
       );
       return {};
   }
+}
+
+type Handler = (args: unknown) => Promise<unknown>;
+type WithStack = {
+  readonly middlewareStack: {
+    add(
+      middleware: (next: Handler) => Handler,
+      options: { step: 'finalizeRequest'; priority: 'low'; name: string },
+    ): void;
+  };
+};
+
+/** An IAM answer that must reach applyPlan at once, not after the SDK's retries. */
+class NotRetried extends Error {
+  override name = 'NotRetried';
+}
+
+/**
+ * The SDK classifies IAM's LimitExceeded as throttling and retries it for about 25 s. For a write it
+ * means "the profile already holds a role" (a concurrent ensure did it) or "a quota is reached": no
+ * retry changes that, so the error goes straight to applyPlan (unwrapped there).
+ */
+function final<C extends object>(command: C): C {
+  (command as unknown as WithStack).middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (err) {
+        if ((err as { name?: string }).name === 'LimitExceededException')
+          throw new NotRetried('LimitExceeded', { cause: err });
+        throw err;
+      }
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'limitExceededIsFinal' },
+  );
+  return command;
 }
 
 const OPERATIONS: Readonly<Record<Change['kind'], string>> = {
