@@ -70,7 +70,13 @@ export async function body() {
       '',
       ...Object.entries(callsOf).map(([label, c]) => `- ${label}: ${countsText(c)}`),
       '',
-      await cliLoadBreakdown(),
+      await cliLoadBreakdown({
+        env,
+        argv: async () => {
+          const [instance] = await runInstances(ec2, 1);
+          return ours.argv(freshName('bench1t'), instance);
+        },
+      }),
     ].join('\n');
   } finally {
     await stack.stop();

@@ -21,7 +21,7 @@ import { agentArgs, agentVerdict, startVerifyStack } from './support/verify-stac
 
 export const ID = '02-verify-cold';
 export const TITLE = '2. verify, cold process';
-const TIMING = path.join(BENCH_DIR, 'support/agent-timing.mjs');
+const TIMING = path.join(BENCH_DIR, 'support/process-timing.mjs');
 
 export async function body() {
   const v = await startVerifyStack();
@@ -72,7 +72,7 @@ export async function body() {
   }
 }
 
-/** Where an agent run's time goes, from diagnostics-channel marks (support/agent-timing.mjs) over cold runs. */
+/** Where an agent run's time goes, from diagnostics-channel marks (support/process-timing.mjs) over cold runs. */
 export async function agentBreakdown(agentEnv, runs = RUNS) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-timing-'));
   const rows = [];

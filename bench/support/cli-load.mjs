@@ -1,44 +1,69 @@
-// Where a cold `instance-role` process spends its time before the first AWS call: node itself, the CLI
-// module graph (`--help`), and each AWS SDK client package it imports, each alone in a cold process.
+// Where a cold `instance-role` process spends its time: node itself, loading the CLI (`--help`,
+// `ensure --help`), and a real ensure+attach timed by phase through the diagnostics-channel preload.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { DIST, mb, ms, quantile, ROOT, runOnce } from '../lib.mjs';
+import { BENCH_DIR, DIST, mb, ms, quantile, runOnce } from '../lib.mjs';
 
-const CORE = path.join(ROOT, 'packages/core');
-const CLIENTS = ['client-iam', 'client-ec2', 'client-sts', 'client-ssm'];
+const TIMING = path.join(BENCH_DIR, 'support/process-timing.mjs');
 
-export async function cliLoadBreakdown(runs = 5) {
+/** `argv(i)` gives a fresh ensure+attach invocation ({ cmd, args }) for run i; only node invocations are phased. */
+export async function cliLoadBreakdown({ runs = 5, env, argv }) {
   const cases = [
     ['`node -e 0`', ['-e', '0']],
-    ['`node packages/core/dist/cli.js --help` (loads the CLI, no AWS call)', [DIST.coreCli, '--help']],
-    ...CLIENTS.map((c) => [
-      `\`import('@aws-sdk/${c}')\` alone (from packages/core)`,
-      ['--input-type=module', '-e', `await import('@aws-sdk/${c}')`],
-    ]),
+    ['`instance-role --help` (loads the CLI entry, no AWS call)', [DIST.coreCli, '--help']],
+    ['`instance-role ensure --help` (loads the ensure command)', [DIST.coreCli, 'ensure', '--help']],
   ];
   const samples = cases.map(() => []);
-  for (let i = 0; i < runs; i++) {
-    for (const [k, [, args]] of cases.entries()) {
-      const r = await runOnce({ cmd: process.execPath, args, cwd: CORE });
-      if (r.code === 0) samples[k].push(r);
+  const phased = [];
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-cli-'));
+  try {
+    for (let i = 0; i < runs; i++) {
+      for (const [k, [, args]] of cases.entries()) {
+        const r = await runOnce({ cmd: process.execPath, args });
+        if (r.code === 0) samples[k].push(r);
+      }
+      const run = await argv(i);
+      if (run.cmd !== process.execPath) continue;
+      const file = path.join(dir, `t${i}.json`);
+      const r = await runOnce({
+        cmd: process.execPath,
+        args: ['--import', TIMING, ...run.args],
+        env: { ...env, BENCH_TIMING_FILE: file },
+      });
+      if (r.code === 0 && existsSync(file))
+        phased.push({ ...JSON.parse(readFileSync(file, 'utf8')), wall: r.wallMs });
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  return [
-    `### Where a cold CLI process goes before its first AWS call (median of ${runs} cold runs each)`,
+  const med = (xs) => quantile(xs, 0.5);
+  const lines = [
+    `### Where a cold CLI process spends its time (median of ${runs} cold runs each)`,
     '',
     '| process | wall median | peak RSS median |',
     '|---|---|---|',
     ...cases.map(([label], k) => {
       const s = samples[k];
       if (s.length === 0) return `| ${label} | failed | |`;
-      const wall = quantile(
-        s.map((r) => r.wallMs),
-        0.5,
-      );
-      const rss = quantile(
-        s.map((r) => r.rssKb),
-        0.5,
-      );
-      return `| ${label} | ${ms(wall)} | ${mb(rss / 1024)} |`;
+      return `| ${label} | ${ms(med(s.map((r) => r.wallMs)))} | ${mb(med(s.map((r) => r.rssKb)) / 1024)} |`;
     }),
-  ].join('\n');
+  ];
+  if (phased.length > 0) {
+    const p = (f) => ms(med(phased.map(f)));
+    lines.push(
+      '',
+      `A real \`ensure --instance\` run, by phase (${phased.length} runs, diagnostics-channel preload):`,
+      '',
+      '| phase | median |',
+      '|---|---|',
+      `| node boot until user code | ${p((t) => t.nodeBoot)} |`,
+      `| load the CLI and its SDK clients, parse, plan, until the first AWS request | ${p((t) => t.firstAwsStart - t.preloadEnd)} |`,
+      `| AWS calls (first request start → last response; ${med(phased.map((t) => t.awsRequests))} requests) | ${p((t) => t.lastAwsEnd - t.firstAwsStart)} |`,
+      `| after the last response until exit | ${p((t) => t.exit - t.lastAwsEnd)} |`,
+      `| total inside the process | ${p((t) => t.exit)} |`,
+      `| wall, outside | ${p((t) => t.wall)} |`,
+    );
+  }
+  return lines.join('\n');
 }

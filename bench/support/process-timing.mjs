@@ -1,4 +1,4 @@
-// Preload (`node --import`) that times an agent run by phase without changing the agent:
+// Preload (`node --import`) that times a run (agent or CLI) by phase without changing it:
 // HTTP requests are seen through Node's diagnostics channels (undici for fetch, http for the SDK),
 // and the phase marks are written to BENCH_TIMING_FILE when the process exits.
 import dc from 'node:diagnostics_channel';
