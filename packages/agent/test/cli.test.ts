@@ -1,4 +1,5 @@
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,6 +68,31 @@ describe('Function: instance-role-agent.mjs (copied alone to an empty directory)
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('Usage: instance-role-agent');
     expect(run.stderr).toBe('');
+  });
+
+  it('runs when piped to `node --input-type=module -`, as core does over SSH', async () => {
+    // Act
+    const run = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        ['--input-type=module', '-', '--json', '--imds-endpoint', 'http://127.0.0.1:9'],
+        {
+          env,
+          cwd: dir,
+          stdio: ['pipe', 'pipe', 'inherit'],
+        },
+      );
+      let stdout = '';
+      child.stdout.on('data', (c: Buffer) => {
+        stdout += c.toString();
+      });
+      child.once('error', reject);
+      child.once('close', (code) => resolve({ code, stdout }));
+      child.stdin.end(readFileSync(bundle));
+    });
+    // Assess
+    expect(run.code).toBe(3);
+    expect((JSON.parse(run.stdout) as Report).findings.map((f) => f.code)).toContain('IMDS_UNREACHABLE');
   });
 
   it('exits 2 on an unknown option', async () => {
