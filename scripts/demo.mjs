@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const started = Date.now();
-const BUDGET_MS = 15_000;
+// The promise is 15 s; DEMO_BUDGET_MS loosens it on a machine that is busy with other work (the test suite).
+const BUDGET_MS = Number(process.env.DEMO_BUDGET_MS) || 15_000;
 const REGION = 'us-east-1';
 const BUNDLE = fileURLToPath(new URL('../packages/agent/dist/instance-role-agent.mjs', import.meta.url));
 const BUCKET = 'demo-app-data';
@@ -52,6 +53,7 @@ const children = new Set();
 let sandboxStart;
 let home;
 let cleaning;
+let signalled;
 
 function cleanup() {
   cleaning ??= (async () => {
@@ -69,6 +71,7 @@ for (const [signal, code] of [
   ['SIGTERM', 143],
 ]) {
   process.once(signal, () => {
+    signalled = code;
     console.error(`\n${signal}: stopping everything the demo started`);
     cleanup().finally(() => process.exit(code));
   });
@@ -262,7 +265,8 @@ try {
   await main();
 } catch (error) {
   exitCode = 1;
-  if (error instanceof Mismatch) console.error(`\nFAILED: ${error.message}`);
+  if (signalled) console.error(`interrupted in step ${stepNo}`);
+  else if (error instanceof Mismatch) console.error(`\nFAILED: ${error.message}`);
   else {
     const message = String(error?.message);
     console.error(
@@ -281,4 +285,4 @@ if (exitCode === 0 && elapsed > BUDGET_MS) {
   exitCode = 1;
 }
 console.log(exitCode === 0 ? 'demo: every step behaved as expected' : 'demo: FAILED');
-process.exit(exitCode);
+process.exit(signalled ?? exitCode);
