@@ -37,7 +37,6 @@ export type FindingCode =
   | 'IMDS_DISABLED'
   | 'IMDS_UNREACHABLE'
   | 'NO_CREDENTIALS'
-  | 'EXPECTATION_FAILED'
   | 'DEADLINE_EXCEEDED';
 
 /** Something on the instance that undermines the role, with what to do about it. */
