@@ -147,7 +147,8 @@ const DESCRIBE_LOG_GROUPS: ProbeSpec = { service: 'logs', action: 'logs:Describe
 const MANAGED_EXPECT: Readonly<Record<string, Expectations>> = {
   's3-read-only': { allow: [LIST_ALL_BUCKETS], deny: [LIST_TABLES, LIST_ROLES], writes: [] },
   // AmazonDynamoDBFullAccess also grants iam:GetRole and iam:ListRoles on * (for Auto Scaling and Data Pipeline).
-  'dynamodb-full-access': { allow: [LIST_TABLES], deny: [LIST_ALL_BUCKETS], writes: [] },
+  // AmazonDynamoDBFullAccess also grants iam:ListRoles and iam:GetRole (for auto scaling and DAX set-up)
+  'dynamodb-full-access': { allow: [LIST_TABLES, LIST_ROLES], deny: [LIST_ALL_BUCKETS], writes: [] },
   'iam-read-only': { allow: [LIST_ROLES], deny: [LIST_ALL_BUCKETS, LIST_TABLES], writes: [] },
   'cloudwatch-agent': {
     allow: [DESCRIBE_LOG_GROUPS],

@@ -88,7 +88,12 @@ describe('Function: mergeExpectations', () => {
     ]);
 
     // Assess
-    expect(merged.allow.map((p) => p.action)).toEqual(['s3:ListAllMyBuckets', 'dynamodb:ListTables']);
-    expect(merged.deny.map((p) => p.action)).toEqual(['iam:ListRoles']);
+    expect(merged.allow.map((p) => p.action)).toEqual([
+      's3:ListAllMyBuckets',
+      'dynamodb:ListTables',
+      'iam:ListRoles',
+    ]);
+    // s3-read-only denies dynamodb:ListTables and iam:ListRoles; AmazonDynamoDBFullAccess grants both.
+    expect(merged.deny.map((p) => p.action)).toEqual([]);
   });
 });
