@@ -7,6 +7,7 @@ import {
   ensureCliBuilt,
   inventory,
   type PrivateAws,
+  removeCliSnapshot,
   runCli,
   startPrivateAws,
 } from './support/private-aws.js';
@@ -19,7 +20,10 @@ describe('Function: instance-role ensure (10 processes at once)', () => {
     ensureCliBuilt();
     aws = await startPrivateAws();
   });
-  afterAll(() => aws?.stop());
+  afterAll(async () => {
+    removeCliSnapshot();
+    await aws?.stop();
+  });
 
   it('converges to one role in one profile, and every process exits 0 with no error', async () => {
     // Prepare

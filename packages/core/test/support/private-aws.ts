@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   DescribeIamInstanceProfileAssociationsCommand,
@@ -114,17 +115,64 @@ export async function roleFacts(iam: IAMClient, name: string): Promise<RoleFacts
   };
 }
 
-export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+/** A private copy of the built CLI: a concurrent `tsup` build (clean: true) cannot pull it away mid-test. */
+const SNAPSHOT = fileURLToPath(
+  new URL(`../../node_modules/.cache/reliability-cli-${process.pid}/`, import.meta.url),
+);
+export const CLI = `${SNAPSHOT}cli.js`;
 
-/** Build the CLI when dist/cli.js is missing (tests of the real binary). */
+/**
+ * Build the CLI when dist/cli.js is missing, then snapshot dist/ (tests of the real binary). Test files
+ * run in parallel and others build too: one build at a time (a lock directory), retried when a
+ * concurrent clean pulled the output away.
+ */
 export function ensureCliBuilt(): void {
-  if (existsSync(CLI)) return;
-  const out = spawnSync('pnpm', ['--filter', '@instance-role/core', 'build'], {
-    cwd: ROOT,
-    encoding: 'utf8',
+  withBuildLock(() => {
+    for (let attempt = 1; !existsSync(`${DIST}cli.js`); attempt++) {
+      const out = spawnSync('pnpm', ['--filter', '@instance-role/core', 'build'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+      });
+      if (out.status !== 0 && attempt >= 3)
+        throw new Error(`building the CLI failed:\n${out.stdout}\n${out.stderr}`);
+      if (out.status !== 0) sleepSync(2000);
+    }
+    rmSync(SNAPSHOT, { recursive: true, force: true });
+    cpSync(DIST, SNAPSHOT, { recursive: true });
   });
-  if (out.status !== 0) throw new Error(`building the CLI failed:\n${out.stdout}\n${out.stderr}`);
+}
+
+const LOCK = fileURLToPath(new URL('../../node_modules/.cache/reliability-cli-build.lock', import.meta.url));
+
+function withBuildLock(fn: () => void): void {
+  const deadline = Date.now() + 180_000;
+  mkdirSync(dirname(LOCK), { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(LOCK, { recursive: false });
+      break;
+    } catch {
+      const since = statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
+      if (Date.now() > deadline || Date.now() - since > 180_000)
+        rmSync(LOCK, { recursive: true, force: true });
+      sleepSync(250);
+    }
+  }
+  try {
+    fn();
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true });
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+export function removeCliSnapshot(): void {
+  rmSync(SNAPSHOT, { recursive: true, force: true });
 }
 
 export interface CliRun {
