@@ -1,4 +1,6 @@
 import { defineConfig } from 'vitest/config';
 import { project } from '../../vitest.shared.ts';
 
-export default defineConfig(project('sandbox', { globalSetup: ['../sandbox/test-support/moto-global-setup.ts'] }));
+export default defineConfig(
+  project('sandbox', { globalSetup: ['../sandbox/test-support/moto-global-setup.ts'] }),
+);

@@ -1,13 +1,22 @@
 import { InstanceRoleError, redactSecrets, ValidationError } from '../errors.js';
-import { EXIT, type CommandModule } from './shared.js';
+import { type CommandModule, EXIT } from './shared.js';
 
 /** Each command lives in its own file and is loaded only when used. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
-  ensure: { summary: 'create or converge an instance role and its profile', load: () => import('./ensure.js') },
+  ensure: {
+    summary: 'create or converge an instance role and its profile',
+    load: () => import('./ensure.js'),
+  },
   presets: { summary: 'list the policy presets', load: () => import('./presets.js') },
   attach: { summary: 'attach an instance profile to a running instance', load: () => import('./attach.js') },
-  launch: { summary: 'launch an instance with a role and IMDSv2 required', load: () => import('./launch.js') },
-  verify: { summary: 'verify a role on an instance over SSH or across a fleet (SSM)', load: () => import('./verify.js') },
+  launch: {
+    summary: 'launch an instance with a role and IMDSv2 required',
+    load: () => import('./launch.js'),
+  },
+  verify: {
+    summary: 'verify a role on an instance over SSH or across a fleet (SSM)',
+    load: () => import('./verify.js'),
+  },
 };
 
 export function usage(): string {
