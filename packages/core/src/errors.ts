@@ -45,7 +45,10 @@ export class ValidationError extends InstanceRoleError {
   readonly problems: readonly Problem[];
   constructor(problems: readonly Problem[]) {
     const lines = problems.map((p) => `  - ${formatProblem(p)}`).join('\n');
-    super('VALIDATION', `Invalid input (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines}`);
+    super(
+      'VALIDATION',
+      `Invalid input (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines}`,
+    );
     this.problems = problems;
   }
 }
@@ -63,9 +66,13 @@ export class AwsOperationError extends InstanceRoleError {
   constructor(operation: string, cause: unknown, detail?: string) {
     const awsCode = (cause as { name?: string } | undefined)?.name;
     const msg = (cause as { message?: string } | undefined)?.message ?? String(cause);
-    super('AWS_OPERATION', `${operation} failed: ${awsCode ? `${awsCode}: ` : ''}${msg}${detail ? ` (${detail})` : ''}`, {
-      cause,
-    });
+    super(
+      'AWS_OPERATION',
+      `${operation} failed: ${awsCode ? `${awsCode}: ` : ''}${msg}${detail ? ` (${detail})` : ''}`,
+      {
+        cause,
+      },
+    );
     this.operation = operation;
     this.awsCode = awsCode;
   }
@@ -141,9 +148,13 @@ export class ResourceNotFoundError extends InstanceRoleError {
   readonly kind: 'instance' | 'instance-profile';
   readonly id: string;
   constructor(kind: 'instance' | 'instance-profile', id: string, cause?: unknown, hint?: string) {
-    super('NOT_FOUND', `${kind === 'instance' ? 'Instance' : 'Instance profile'} ${id} was not found${hint ? `; ${hint}` : ''}`, {
-      cause,
-    });
+    super(
+      'NOT_FOUND',
+      `${kind === 'instance' ? 'Instance' : 'Instance profile'} ${id} was not found${hint ? `; ${hint}` : ''}`,
+      {
+        cause,
+      },
+    );
     this.kind = kind;
     this.id = id;
   }
