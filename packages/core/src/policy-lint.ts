@@ -162,12 +162,20 @@ function adminStatements(doc: PolicyDocument, field: string): Problem[] {
 
 function adminReason(s: PolicyStatement): string | undefined {
   if (s.Effect !== 'Allow') return undefined;
+  const { NotAction, NotResource } = s as { NotAction?: string | string[]; NotResource?: unknown };
   const actions = toList(s.Action);
-  if (!toList(s.Resource).includes('*')) return undefined;
+  // NotResource grants everything but the listed resources; `arn:*`, `arn:aws:*:*:*:*` are `*` too.
+  if (NotResource === undefined && !toList(s.Resource).some(isEveryResource)) return undefined;
+  if (NotAction !== undefined && !toList(NotAction).some((a) => globMatches(a, 'iam:PassRole')))
+    return 'NotAction on Resource "*" grants every other action, iam:PassRole included';
   if (actions.some((a) => a === '*' || a === '*:*')) return 'Action "*" on Resource "*" is admin access';
   if (actions.some((a) => globMatches(a, 'iam:PassRole')))
     return 'iam:PassRole on Resource "*" lets the role escalate';
   return undefined;
+}
+
+function isEveryResource(resource: string): boolean {
+  return resource === '*' || /^arn:(\*|[^:*]+:\*)(:\*)*$/.test(resource);
 }
 
 function adminProblem(field: string, value: string, why: string): Problem {
