@@ -19,6 +19,28 @@ export class InstanceRoleError extends Error {
   constructor(code: InstanceRoleErrorCode, message: string, options?: { cause?: unknown }) {
     super(redactSecrets(message), options);
     this.code = code;
+    redactCause(options?.cause);
+  }
+}
+
+/**
+ * An SDK error can quote what the server sent back (its `message`, `Error.Message`): redact those in
+ * place, so that logging `err.cause` is as safe as logging `err`.
+ */
+function redactCause(cause: unknown): void {
+  if (!(cause instanceof Error)) return;
+  try {
+    cause.message = redactSecrets(cause.message);
+    if (typeof cause.stack === 'string') cause.stack = redactSecrets(cause.stack);
+    for (const [key, value] of Object.entries(cause)) {
+      if (typeof value === 'string')
+        (cause as unknown as Record<string, unknown>)[key] = redactSecrets(value);
+      else if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype)
+        for (const [k, v] of Object.entries(value))
+          if (typeof v === 'string') (value as Record<string, unknown>)[k] = redactSecrets(v);
+    }
+  } catch {
+    // a frozen error stays as it is; our own message is redacted anyway
   }
 }
 
