@@ -122,8 +122,7 @@ export async function agentBreakdown(agentEnv, runs = RUNS) {
     ...phases.map(([label, v]) => `| ${label} | ${ms(v)} |`),
     '',
     `Requests per run: IMDS ${med((t) => t.imdsRequests)}, AWS ${med((t) => t.awsRequests)}.${failed.length ? ` ${failed.length} run(s) left out (no complete timing): ${failed[0]}` : ''}`,
-    'Phases are medians taken one by one, so they need not add up to the total. IMDS requests go through',
-    "undici (`fetch`, loaded on first use), AWS requests through node:http (the SDK's handler).",
+    'Phases are medians taken one by one, so they need not add up to the total.',
   ].join('\n');
 }
 

@@ -199,7 +199,7 @@ export async function compare(contenders, { runs = RUNS, log = true } = {}) {
       const j = (i + k) % contenders.length;
       const c = contenders[j];
       const extra = (await c.prepare?.(i)) ?? {};
-      const result = await runOnce({
+      const result = await runSurvivingRebuilds({
         cmd: extra.cmd ?? c.cmd,
         args: extra.args ?? c.args ?? [],
         env: { ...c.env, ...extra.env },
@@ -219,6 +219,22 @@ export async function compare(contenders, { runs = RUNS, log = true } = {}) {
   }
   if (log) process.stderr.write('\n');
   return contenders.map((c, j) => ({ label: c.label, ...summarize(samples[j]) }));
+}
+
+const MISSING_MODULE = /Cannot find module|ERR_MODULE_NOT_FOUND/;
+
+/**
+ * runOnce, retried (up to 3 times, 10 s apart) when the run failed because a built file vanished:
+ * on a shared checkout someone's `pnpm build` (tsup clean) can empty a dist/ mid-run. Such a run
+ * failed before doing any work, so its retry measures the same job.
+ */
+export async function runSurvivingRebuilds(spec) {
+  for (let attempt = 1; ; attempt++) {
+    const result = await runOnce(spec);
+    if (result.code === 0 || attempt > 3 || !MISSING_MODULE.test(result.stderr)) return result;
+    process.stderr.write(`  (a built file is missing, probably a rebuild in progress: retry in 10 s)\n`);
+    await sleep(10_000);
+  }
 }
 
 export function summarize(results) {

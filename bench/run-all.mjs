@@ -1,5 +1,5 @@
 // `pnpm bench`: every benchmark in order; each writes its own section of bench/RESULTS.md.
-import { rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { isMain, RESULTS_FILE, writeSection } from './lib.mjs';
 
 const BENCHES = [
@@ -20,6 +20,8 @@ export async function runAll({ only = process.env.BENCH_ONLY } = {}) {
     const mod = await import(file);
     statuses[mod.ID] = await mod.run();
   }
+  const notes = new URL('./NOTES.md', import.meta.url);
+  if (existsSync(notes)) writeSection('98-notes', readFileSync(notes, 'utf8'));
   const total = ((Date.now() - started) / 1000).toFixed(0);
   writeSection(
     '99-summary',
@@ -32,6 +34,8 @@ export async function runAll({ only = process.env.BENCH_ONLY } = {}) {
     ].join('\n'),
   );
   process.stderr.write(`\nbench: ${JSON.stringify(statuses)} in ${total} s; see bench/RESULTS.md\n`);
+  // A crashed benchmark fails the command; a missed goal or a skipped piece does not.
+  if (Object.values(statuses).includes('failed')) process.exitCode = 1;
 }
 
 if (isMain(import.meta.url)) await runAll();
