@@ -440,7 +440,7 @@ function header(info) {
     '',
     `- date: ${info.date}`,
     `- nproc: ${info.nproc}; CPU: ${info.cpu}; memory: ${info.memory}; ${info.kernel}`,
-    `- load average at start (1/5/15 min): ${info.loadavg} (a busy machine makes every figure noisy)`,
+    `- load average when this file was last written (1/5/15 min): ${info.loadavg} (a busy machine makes every figure noisy)`,
     `- node ${info.node}; ${info.python}; ${info.awsCli}; boto3/botocore ${info.boto3}; moto ${info.moto}`,
     `- peak RSS from ${info.peakRss}`,
     '',

@@ -26,7 +26,7 @@ export async function runAll({ only = process.env.BENCH_ONLY } = {}) {
   writeSection(
     '99-summary',
     [
-      '## Run summary',
+      only ? `## Last run: BENCH_ONLY=${only} (other sections are from earlier runs)` : '## Run summary',
       '',
       ...Object.entries(statuses).map(([id, s]) => `- ${id}: ${s}`),
       '',
