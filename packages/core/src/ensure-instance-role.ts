@@ -3,7 +3,13 @@ import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { type ApplyResult, applyPlan, sleep, waitUntilReadable } from './apply.js';
 import { defaultIam } from './clients/iam.js';
 import { defaultSts } from './clients/sts.js';
-import { AbortedError, assertNoProblems, InstanceRoleError, type Problem } from './errors.js';
+import {
+  AbortedError,
+  AwsOperationError,
+  assertNoProblems,
+  InstanceRoleError,
+  type Problem,
+} from './errors.js';
 import { type ObservedState, observeInstanceRole } from './observe.js';
 import { accountOf, type Change, type Plan, planFromDesired } from './plan.js';
 import { PRESETS_POLICY_NAME } from './policy-lint.js';
@@ -217,15 +223,23 @@ async function regionOf(iam: IAMClient): Promise<string | undefined> {
   }
 }
 
-/** The caller's account, for preset ARNs of a role that does not exist yet; '*' when STS cannot tell. */
-async function callerAccount(options: EnsureOptions): Promise<string | undefined> {
+/**
+ * The caller's account, for preset ARNs of a role that does not exist yet. Failing is safer than a
+ * wildcard account in a least-privilege ARN, so an STS failure stops the run before any write.
+ */
+async function callerAccount(options: EnsureOptions): Promise<string> {
   try {
     const out = await defaultSts(options).send(new GetCallerIdentityCommand({}), {
       abortSignal: options.signal,
     });
-    return out.Account;
-  } catch {
-    return undefined;
+    if (out.Account) return out.Account;
+    throw new Error('GetCallerIdentity returned no account');
+  } catch (err) {
+    throw new AwsOperationError(
+      'GetCallerIdentity',
+      err,
+      'the account ID goes into DynamoDB and CloudWatch Logs preset ARNs; set accountId in the spec to skip this call',
+    );
   }
 }
 
