@@ -82,6 +82,9 @@ export async function diagnoseImds(options: DiagnoseImdsOptions): Promise<ImdsDi
   };
 }
 
+/** IMDS answers are small and user-data is at most 16 KB: read no more than this of any answer. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
 type Requester = (
   path: string,
   init?: { method?: string; headers?: Record<string, string> },
@@ -96,8 +99,17 @@ function httpRequester(endpoint: string, timeoutMs: number): Requester {
         { method: init.method ?? 'GET', headers: init.headers, signal: AbortSignal.timeout(timeoutMs) },
         (res) => {
           const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+          let size = 0;
+          const done = () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) });
+          res.on('data', (chunk: Buffer) => {
+            if (size >= MAX_ANSWER_BYTES) return;
+            chunks.push(chunk.subarray(0, MAX_ANSWER_BYTES - size));
+            size += chunk.length;
+            if (size < MAX_ANSWER_BYTES) return;
+            done();
+            req.destroy();
+          });
+          res.on('end', done);
           res.on('error', () => resolve(null));
         },
       );
