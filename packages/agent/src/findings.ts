@@ -115,6 +115,9 @@ export function credentialsFileFindings(paths: readonly string[]): Finding[] {
   return out;
 }
 
+/** Gzipped user-data inflating past this is not scanned (a gzip bomb must not exhaust memory). */
+const MAX_USER_DATA_TEXT = 1024 * 1024;
+
 /**
  * `STATIC_KEYS_USER_DATA` when the instance's user-data (gzip handled) holds an access key ID and a
  * 40-character secret.
@@ -126,7 +129,11 @@ export function userDataFindings(userData: Buffer | null): Finding[] {
   if (!userData || userData.length === 0) return [];
   let text: string;
   try {
-    text = (userData[0] === 0x1f && userData[1] === 0x8b ? gunzipSync(userData) : userData).toString('utf8');
+    text = (
+      userData[0] === 0x1f && userData[1] === 0x8b
+        ? gunzipSync(userData, { maxOutputLength: MAX_USER_DATA_TEXT })
+        : userData
+    ).toString('utf8');
   } catch {
     return [];
   }
