@@ -61,6 +61,11 @@ export interface AttachRoleOptions {
   readonly onEvent?: (event: AttachEvent) => void;
   /** The profile was created moments ago: treat IAM's NoSuchEntity for it as propagation too. @default false */
   readonly profileJustCreated?: boolean;
+  /**
+   * The profile's ARN and role ARN, when the caller has just read them (ensureAndAttach does): saves the
+   * IAM read. @default read with iam:GetInstanceProfile
+   */
+  readonly knownProfile?: { readonly arn: string; readonly roleArn: string };
 }
 
 export interface ProfileSummary {
@@ -125,10 +130,14 @@ export async function attachRole(
     ec2: defaultEc2(options),
     ref: parseProfileRef(input.instanceProfile),
   };
-  const state = await readInstanceState(ctx);
-  await readProfile(ctx);
+  if (options.knownProfile)
+    [ctx.profileArn, ctx.roleArn] = [options.knownProfile.arn, options.knownProfile.roleArn];
+  else await readProfile(ctx);
   const current = await settledAssociation(ctx);
-  const result = await converge(ctx, current, state);
+  // The instance's state matters only when something must be written (a stopped instance is
+  // disassociated, then associated); an existing association already proves the instance exists.
+  const done = current && isSameProfile(ctx, current.IamInstanceProfile?.Arn ?? '');
+  const result = await converge(ctx, current, done ? 'unknown' : await readInstanceState(ctx));
   if (!input.metadata) return result;
   return {
     ...result,

@@ -69,6 +69,7 @@ export async function ensureAndAttach(
         deadlineMs: options.deadlineMs,
         onEvent: options.onEvent,
         profileJustCreated: ensure.changed,
+        knownProfile: { arn: ensure.instanceProfile.arn, roleArn: ensure.role.arn },
       }),
     );
   }

@@ -319,7 +319,11 @@ describe('Function: attachRole, through the sandbox proxy', () => {
 
     // Assess
     expect(error).toBeInstanceOf(ResourceNotFoundError);
-    expect(proxy.counts()).toEqual({ 'ec2:DescribeInstances': 1 });
+    expect(proxy.counts()).toEqual({
+      'iam:GetInstanceProfile': 1,
+      'ec2:DescribeIamInstanceProfileAssociations': 1,
+      'ec2:DescribeInstances': 1,
+    });
   });
 
   it('gives up at the deadline with a PropagationTimeoutError saying what it waited for', async () => {
