@@ -47,6 +47,27 @@ describe('Function: ensureAndAttach', () => {
     expect(proxy.calls().some((c) => c.fault === 'propagation')).toBe(true);
   });
 
+  it('makes no writes and at most 5 reads when run again on a converged role and instance', async () => {
+    // Prepare
+    const { ec2, iam } = clientsFor(proxy.endpoint);
+    const instances = [await runInstance(ec2)];
+    const spec = { name: unique('ir-rerun'), policies: ['s3-read-only'] };
+    await ensureAndAttach(spec, { instances }, { ec2, iam });
+    proxy.resetCounts();
+
+    // Act
+    const again = await ensureAndAttach(spec, { instances }, { ec2, iam });
+
+    // Assess
+    expect(again.ensure.changed).toBe(false);
+    expect(again.attachments.map((a) => a.action)).toEqual(['unchanged']);
+    const calls = Object.entries(proxy.counts());
+    const writes = calls.filter(([key]) => !/:(Get|List|Describe)/.test(key));
+    const reads = calls.reduce((n, [key, count]) => n + (/:(Get|List|Describe)/.test(key) ? count : 0), 0);
+    expect(writes).toEqual([]);
+    expect(reads).toBeLessThanOrEqual(5);
+  });
+
   it('rejects a malformed instance ID before creating anything', async () => {
     // Prepare
     const { ec2, iam, calls } = clientsFor(proxy.endpoint);
