@@ -70,7 +70,8 @@ export async function verify(options: VerifyOptions = {}): Promise<Report> {
     timeoutMs: Math.min(1000, options.timeoutMs ?? 1000),
   });
   // The diagnosis starts first; the SDK's own IMDS credential fetch runs alongside it.
-  const credentials = options.credentials ?? (disabled ? null : await imdsCredentials(endpoint));
+  const sdkWarnings: string[] = [];
+  const credentials = options.credentials ?? (disabled ? null : await imdsCredentials(endpoint, sdkWarnings));
   // Do not wait for the SDK's retries and fallbacks once the diagnosis shows IMDS cannot give a role.
   const hopeless = diagnosis.then((d) => (canServeRole(d) ? new Promise<null>(() => {}) : null));
   const creds = credentials ? await Promise.race([credentials().catch(() => null), hopeless]) : null;
@@ -125,6 +126,7 @@ export async function verify(options: VerifyOptions = {}): Promise<Report> {
     ...staticFindings,
     ...clockSkewFindings(serverDate),
     ...roleFindings(role, imds, options.expectRole ?? expected.role),
+    ...expiredFindings(sdkWarnings),
     ...(deadline.aborted ? [deadlineFinding(options.timeoutMs ?? 10_000)] : []),
   ];
   return report({
@@ -175,11 +177,17 @@ function readExpected(options: VerifyOptions): { expect: Expectations | null; ro
   return { expect: merged, role: file?.role ?? null };
 }
 
-async function imdsCredentials(endpoint: string): Promise<CredentialsProvider> {
+async function imdsCredentials(endpoint: string, sdkWarnings: string[]): Promise<CredentialsProvider> {
   // The SDK provider reads its endpoint from the environment only.
   process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT = endpoint;
   const { fromInstanceMetadata } = await loadImdsCredentials();
-  const provider = fromInstanceMetadata({ timeout: 1000, maxRetries: 0 });
+  // The SDK warns on the console (a renewal failure even with a stack trace): keep that as a finding.
+  const warn = (...args: unknown[]) => {
+    sdkWarnings.push(args.map((a) => (a instanceof Error ? a.message : String(a))).join(' '));
+  };
+  const quiet = () => {};
+  const logger = { trace: quiet, debug: quiet, info: quiet, warn, error: warn };
+  const provider = fromInstanceMetadata({ timeout: 1000, maxRetries: 0, logger });
   let shared: Promise<CredentialIdentity> | undefined;
   return () => {
     shared ??= provider();
@@ -245,6 +253,18 @@ function withNoCredentials(findings: readonly Finding[]): Finding[] {
       severity: 'fail',
       message:
         'No role credentials could be read from IMDS: check the instance profile and the IMDS settings above.',
+    },
+  ];
+}
+
+function expiredFindings(sdkWarnings: readonly string[]): Finding[] {
+  if (!sdkWarnings.some((w) => /expiration extension/i.test(w))) return [];
+  return [
+    {
+      code: 'CREDENTIALS_EXPIRED',
+      severity: 'warn',
+      message:
+        'IMDS served role credentials that had already expired; the SDK extended them for a few minutes. IMDS could not refresh them: if this persists, check the instance clock (CLOCK_SKEW) and stop and start the instance.',
     },
   ];
 }
