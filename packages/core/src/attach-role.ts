@@ -23,7 +23,9 @@ import {
 } from './ec2-ids.js';
 import {
   AssociationConflictError,
+  AwsOperationError,
   assertNoProblems,
+  InstanceRoleError,
   ResourceNotFoundError,
   ValidationError,
 } from './errors.js';
@@ -325,7 +327,7 @@ async function readProfile(ctx: Context): Promise<void> {
     if (isNoSuchEntity(err))
       throw new ResourceNotFoundError('instance-profile', ctx.input.instanceProfile, err);
     if (isDenied(err)) return; // may attach without iam:GetInstanceProfile; EC2 will judge the profile
-    throw err;
+    throw err instanceof InstanceRoleError ? err : new AwsOperationError('GetInstanceProfile', err);
   }
 }
 
