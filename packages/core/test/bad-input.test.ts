@@ -113,13 +113,13 @@ function cases(): Case[] {
       title: 'instance profile name of 129 characters (attach)',
       lib: (c) => attachRole({ instanceId: f.instanceId, instanceProfile: n129 }, c),
       cli: () => ['attach', '--instance', f.instanceId, '--profile', n129],
-      expect: [{ field: 'instanceProfile', cli: 'instanceProfile', rule: 'an instance profile name (1-128' }],
+      expect: [{ field: 'instanceProfile', cli: '--profile', rule: 'an instance profile name (1-128' }],
     },
     {
       title: 'instance profile name with bad characters (attach)',
       lib: (c) => attachRole({ instanceId: f.instanceId, instanceProfile: 'web/profile' }, c),
       cli: () => ['attach', '--instance', f.instanceId, '--profile', 'web/profile'],
-      expect: [{ field: 'instanceProfile', cli: 'instanceProfile', rule: 'an instance profile name (1-128' }],
+      expect: [{ field: 'instanceProfile', cli: '--profile', rule: 'an instance profile name (1-128' }],
     },
     ensureCase(
       'path without slashes',
@@ -189,7 +189,7 @@ function cases(): Case[] {
       expect: [
         {
           field: 'instanceProfile',
-          cli: 'instanceProfile',
+          cli: '--profile',
           rule: 'or ARN (arn:aws:iam::ACCOUNT:instance-profile/NAME)',
         },
       ],
@@ -392,7 +392,7 @@ function cases(): Case[] {
       lib: (c) => attachRole({ instanceId: 'i-123', instanceProfile: f.profile }, c),
       cli: () => ['attach', '--instance', 'i-123', '--profile', f.profile],
       expect: [
-        { field: 'instanceId', cli: 'instanceId', rule: '"i-" followed by 8 or 17 hexadecimal digits' },
+        { field: 'instanceId', cli: '--instance', rule: '"i-" followed by 8 or 17 hexadecimal digits' },
       ],
     },
     {
@@ -400,7 +400,7 @@ function cases(): Case[] {
       lib: (c) => attachRole({ instanceId: 'i-0123456789', instanceProfile: f.profile }, c),
       cli: () => ['attach', '--instance', 'i-0123456789', '--profile', f.profile],
       expect: [
-        { field: 'instanceId', cli: 'instanceId', rule: '"i-" followed by 8 or 17 hexadecimal digits' },
+        { field: 'instanceId', cli: '--instance', rule: '"i-" followed by 8 or 17 hexadecimal digits' },
       ],
     },
     {
@@ -408,7 +408,7 @@ function cases(): Case[] {
       lib: (c) => requireImdsV2('i-0123456g', { ec2: c.ec2 }),
       cli: () => ['attach', '--instance', 'i-0123456g', '--profile', f.profile],
       expect: [
-        { field: 'instanceId', cli: 'instanceId', rule: '"i-" followed by 8 or 17 hexadecimal digits' },
+        { field: 'instanceId', cli: '--instance', rule: '"i-" followed by 8 or 17 hexadecimal digits' },
       ],
     },
     {
@@ -423,7 +423,7 @@ function cases(): Case[] {
       title: 'hop limit 0 on a real instance and profile (requireImdsV2 / attach)',
       lib: (c) => requireImdsV2(f.instanceId, { hopLimit: 0, ec2: c.ec2 }),
       cli: () => ['attach', '--instance', f.instanceId, '--profile', f.profile, '--hop-limit', '0'],
-      expect: [{ field: 'hopLimit', cli: 'metadata.hopLimit', rule: 'an integer from 1 to 64' }],
+      expect: [{ field: 'hopLimit', cli: '--hop-limit', rule: 'an integer from 1 to 64' }],
     },
     {
       title: 'hop limit 65 (launchWithRole / launch)',
@@ -443,7 +443,7 @@ function cases(): Case[] {
       lib: (c) =>
         attachRole({ instanceId: f.instanceId, instanceProfile: f.profile, metadata: { hopLimit: 1.5 } }, c),
       cli: () => ['attach', '--instance', f.instanceId, '--profile', f.profile, '--hop-limit', 'two'],
-      expect: [{ field: 'metadata.hopLimit', cli: 'metadata.hopLimit', rule: 'an integer from 1 to 64' }],
+      expect: [{ field: 'metadata.hopLimit', cli: '--hop-limit', rule: 'an integer from 1 to 64' }],
     },
     {
       title: 'several problems at once (ensureAndAttach / ensure --instance): all listed',
@@ -499,9 +499,9 @@ function cases(): Case[] {
       lib: (c) => attachRole({ instanceId: 'i-1', instanceProfile: 'a b', metadata: { hopLimit: 0 } }, c),
       cli: () => ['attach', '--instance', 'i-1', '--profile', 'a b', '--hop-limit', '0'],
       expect: [
-        { field: 'instanceId', cli: 'instanceId', rule: '"i-" followed by 8 or 17 hexadecimal digits' },
-        { field: 'instanceProfile', cli: 'instanceProfile', rule: 'an instance profile name (1-128' },
-        { field: 'metadata.hopLimit', cli: 'metadata.hopLimit', rule: 'an integer from 1 to 64' },
+        { field: 'instanceId', cli: '--instance', rule: '"i-" followed by 8 or 17 hexadecimal digits' },
+        { field: 'instanceProfile', cli: '--profile', rule: 'an instance profile name (1-128' },
+        { field: 'metadata.hopLimit', cli: '--hop-limit', rule: 'an integer from 1 to 64' },
       ],
     },
     {

@@ -87,11 +87,12 @@ describe('Function: run (instance-role attach)', () => {
 
     // Assess
     expect(error).toBeInstanceOf(ValidationError);
-    expect(error.problems.map((p: { field: string }) => p.field)).toEqual(['--instance', '--profile']);
-    expect(second.problems.map((p: { field: string }) => p.field)).toEqual([
-      'instanceId',
-      'metadata.hopLimit',
+    expect(error.problems.map((p: { field: string }) => p.field)).toEqual([
+      '--instance',
+      '--profile',
+      '--hop-limit',
     ]);
+    expect(second.problems.map((p: { field: string }) => p.field)).toEqual(['--instance', '--hop-limit']);
   });
 
   it('shows what it waits for and the elapsed seconds on a TTY while the profile propagates', async () => {

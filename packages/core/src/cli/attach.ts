@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { type AttachRoleResult, attachRole } from '../attach-role.js';
+import { hopLimitProblems, instanceIdProblems, profileProblems } from '../ec2-ids.js';
 import { type EnsureAndAttachResult, ensureAndAttach } from '../ensure-and-attach.js';
 import { assertNoProblems, type Problem } from '../errors.js';
 import type { InstanceRoleSpec } from '../spec.js';
@@ -38,8 +39,13 @@ export async function run(argv: readonly string[], io: CliIo = processIo): Promi
     io.stdout.write(USAGE);
     return EXIT.ok;
   }
-  assertNoProblems(required({ '--instance': values.instance, '--profile': values.profile }));
   const hopLimit = parseHopLimit(values['hop-limit']);
+  assertNoProblems([
+    ...required({ '--instance': values.instance, '--profile': values.profile }),
+    ...(values.instance ? instanceIdProblems(values.instance, '--instance') : []),
+    ...(values.profile ? profileProblems(values.profile, '--profile') : []),
+    ...hopLimitProblems(hopLimit, '--hop-limit'),
+  ]);
   const progress = createProgress(io, { quiet: values.json });
   const result = await attachRole(
     {
