@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { type InstanceFacts, InstanceRoleSource } from './instance-role-source.js';
+import { listenOnLoopback } from './listen.js';
 
 /**
  * Misbehaviours for robustness tests of IMDS clients.
@@ -87,15 +87,9 @@ export async function startImds(options: ImdsOptions): Promise<ImdsEmulator> {
   const imds = new Imds(options.instanceId, { ...options, region }, source, await readFacts(source, region));
   await imds.refresh();
   const server = http.createServer((req, res) => imds.handle(req, res));
-  server.on('connection', (socket) => socket.setNoDelay(true));
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const endpoint = await listenOnLoopback(server, 60_000);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     update: (patch) => imds.update(patch),
     requests: () => imds.count,
     refresh: () => imds.refresh(),

@@ -1,9 +1,9 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { CannedResponse } from './fault-responses.js';
 import { faultResponse } from './fault-responses.js';
 import { type FaultKind, FaultPlan, type FaultRule, seededRandom } from './faults.js';
 import { type AwsRequestInfo, identify, isFormRequest } from './identify.js';
+import { listenOnLoopback } from './listen.js';
 import { PropagationModel } from './propagation.js';
 
 /**
@@ -81,15 +81,9 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
   const server = http.createServer((req, res) => {
     state.handle(req, res).catch(() => res.destroy());
   });
-  server.on('connection', (socket) => socket.setNoDelay(true));
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const endpoint = await listenOnLoopback(server, 30_000);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     counts: () => state.counts(),
     calls: () => [...state.log],
     resetCounts: () => {

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './listen.js';
 
 /** What the stand-in answers in moto's place. */
 export interface SsmStandInOptions {
@@ -35,10 +35,9 @@ export async function startSsmStandIn(options: SsmStandInOptions): Promise<SsmSt
       res.writeHead(502, { 'content-type': 'text/plain' }).end(`ssm stand-in: ${err.message}`);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const endpoint = await listenOnLoopback(server);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     counts: () => ({ ...counts }),
     close: () =>
       new Promise((resolve) => {
