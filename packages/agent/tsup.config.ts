@@ -1,6 +1,8 @@
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Options } from 'tsup';
 import { base } from '../../tsup.base.ts';
+import { wrapOneFile } from './build/one-file.ts';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
@@ -32,10 +34,11 @@ export default defineConfig([
     esbuildOptions: presetsAlias,
   },
   {
-    // The one-file agent: copied to instances and run with plain `node`, no node_modules.
+    // The one-file agent: copied to instances and run with plain `node`, no node_modules. Built as
+    // CommonJS, then wrapped in an ESM loader with a V8 code cache (build/one-file.ts).
     entry: { 'instance-role-agent': 'src/bin.ts' },
-    format: ['esm'],
-    outExtension: () => ({ js: '.mjs' }),
+    format: ['cjs'],
+    outExtension: () => ({ js: '.main.cjs' }),
     platform: 'node',
     target: 'node18',
     minify: true,
@@ -45,14 +48,20 @@ export default defineConfig([
     clean: false,
     treeshake: false,
     noExternal: [/.*/],
-    banner: {
-      js: "#!/usr/bin/env node\nimport{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
-    },
     esbuildPlugins: [staticSdk],
+    async onSuccess() {
+      const main = here('dist/instance-role-agent.main.cjs');
+      writeFileSync(here('dist/instance-role-agent.mjs'), wrapOneFile(readFileSync(main, 'utf8')), {
+        mode: 0o755,
+      });
+      rmSync(main);
+    },
     esbuildOptions(options) {
       presetsAlias(options, { format: 'esm' });
       // ESM builds of the SDK first: esbuild cannot tree-shake CommonJS.
       options.mainFields = ['module', 'main'];
+      // The SDK's `import('node:http')` becomes require(): vm.Script code has no dynamic import().
+      options.supported = { ...options.supported, 'dynamic-import': false };
       options.alias = {
         ...options.alias,
         '@aws-sdk/credential-provider-node': here('src/aws/credential-provider-node-stub.ts'),
