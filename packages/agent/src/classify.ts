@@ -36,8 +36,8 @@ const NOT_FOUND = new Set([
   'ResourceNotFoundException',
   'NoSuchEntity',
 ]);
-/** Names the SDK gives an error when it could not parse the body. */
-const UNPARSED = new Set(['SyntaxError', 'Error', 'TypeError', 'UnknownError']);
+// Names the SDK gives an error whose body it could not read (a HEAD answer has none: S3 says 'Unknown').
+const UNPARSED = new Set(['SyntaxError', 'Error', 'TypeError', 'UnknownError', 'Unknown']);
 
 /**
  * Classify the error of an AWS call by its HTTP status and error code, not only by the parsed SDK

@@ -14,6 +14,11 @@ describe('Function: classifyError', () => {
     expect(result).toEqual({ outcome: 'denied', errorCode: 'HTTP403', httpStatus: 403 });
   });
 
+  it('names a body-less 403 (S3 HeadObject: the SDK says "Unknown") by its status', () => {
+    const result = classifyError({ name: 'Unknown', $metadata: { httpStatusCode: 403 } });
+    expect(result).toEqual({ outcome: 'denied', errorCode: 'HTTP403', httpStatus: 403 });
+  });
+
   it('classifies AccessDenied codes as denied even without a status', () => {
     expect(classifyError({ name: 'AccessDeniedException' }).outcome).toBe('denied');
     expect(classifyError({ name: 'UnauthorizedOperation', $metadata: { httpStatusCode: 400 } }).outcome).toBe(
