@@ -31,9 +31,10 @@ export interface RetryOptions {
   /** First delay. @default 200 */
   readonly initialDelayMs?: number;
   /**
-   * Largest delay. 1.5 s rather than 2 s: once retries reach the cap, EC2 is asked again every 1.1-1.5 s,
-   * so the wait overshoots the end of IAM's propagation by about 0.8 s at the median (bench 4), for one
-   * more call every ~6 s of waiting. @default 1_500
+   * Largest delay. 1.5 s rather than 2 s, and each delay jittered over 50-100% of its step: the end of
+   * IAM's propagation then falls at a random point of a retry interval whatever its length, and attach
+   * finishes well under 1 s after it at the median (bench 4), for about one EC2 call a second of waiting.
+   * @default 1_500
    */
   readonly maxDelayMs?: number;
   /** Source of jitter in [0, 1). @default Math.random */
@@ -43,14 +44,15 @@ export interface RetryOptions {
 export const DEFAULT_DEADLINE_MS = 120_000;
 export const DEFAULT_MAX_DELAY_MS = 1_500;
 const GROWTH = 1.5;
-const JITTER_FLOOR = 0.75;
+const JITTER_FLOOR = 0.5;
 
 /**
  * The delay before retry number `attempt` (1-based): exponential from `initialMs` by 1.5×, capped at `maxMs`,
- * with jitter that keeps it between 75% and 100% of that value (retries stay spread but never bunch up late).
+ * with "equal jitter": between 50% and 100% of that value, so retries of many callers spread out and no
+ * propagation delay lines up with the schedule.
  *
  * @example
- * backoffDelay(1, 200, 2000, () => 0.5); // 175
+ * backoffDelay(1, 200, 1500, () => 0.5); // 150
  */
 export function backoffDelay(
   attempt: number,
