@@ -165,13 +165,23 @@ function adminReason(s: PolicyStatement): string | undefined {
   const { NotAction, NotResource } = s as { NotAction?: string | string[]; NotResource?: unknown };
   const actions = toList(s.Action);
   // NotResource grants everything but the listed resources; `arn:*`, `arn:aws:*:*:*:*` are `*` too.
-  if (NotResource === undefined && !toList(s.Resource).some(isEveryResource)) return undefined;
+  if (NotResource === undefined && !toList(s.Resource).some(isEveryResource)) {
+    // Passing any role of the account is as good as passing any role at all: the instance can hand an
+    // admin role to a new instance or function it launches.
+    if (actions.some((a) => globMatches(a, 'iam:PassRole')) && toList(s.Resource).some(isEveryRole))
+      return 'iam:PassRole on every role (role/*) lets the role escalate';
+    return undefined;
+  }
   if (NotAction !== undefined && !toList(NotAction).some((a) => globMatches(a, 'iam:PassRole')))
     return 'NotAction on Resource "*" grants every other action, iam:PassRole included';
   if (actions.some((a) => a === '*' || a === '*:*')) return 'Action "*" on Resource "*" is admin access';
   if (actions.some((a) => globMatches(a, 'iam:PassRole')))
     return 'iam:PassRole on Resource "*" lets the role escalate';
   return undefined;
+}
+
+function isEveryRole(resource: string): boolean {
+  return /^arn:[^:]+:iam::[^:]*:role\/\*$/.test(resource) || /^arn:[^:]+:iam::[^:]*:\*$/.test(resource);
 }
 
 function isEveryResource(resource: string): boolean {

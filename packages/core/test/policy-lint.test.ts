@@ -52,6 +52,32 @@ describe('Function: lintPolicies', () => {
     expect(problems).toEqual([]);
   });
 
+  it('refuses iam:PassRole on every role of an account or of any account unless allowAdmin', () => {
+    // Prepare
+    const pass = (Resource: string) => ({
+      Version: '2012-10-17' as const,
+      Statement: [{ Effect: 'Allow' as const, Action: 'iam:PassRole', Resource }],
+    });
+    const inlinePolicies = {
+      own: pass('arn:aws:iam::123456789012:role/*'),
+      any: pass('arn:aws:iam::*:role/*'),
+      all: pass('arn:aws-us-gov:iam::123456789012:*'),
+      prefixed: pass('arn:aws:iam::123456789012:role/app-*'),
+    };
+
+    // Act
+    const refused = lintPolicies({ inlinePolicies });
+    const allowed = lintPolicies({ inlinePolicies, allowAdmin: true });
+
+    // Assess
+    expect(refused.map((p) => p.field)).toEqual([
+      'inlinePolicies.own.Statement[0]',
+      'inlinePolicies.any.Statement[0]',
+      'inlinePolicies.all.Statement[0]',
+    ]);
+    expect(allowed).toEqual([]);
+  });
+
   it('reports more than 10 managed policies and says the quota can be raised to 20', () => {
     // Act
     const problems = lintPolicies({ policies: Array.from({ length: 11 }, (_, i) => customer(i)) });
