@@ -309,8 +309,12 @@ function parameterProblems(kind: PresetParameter, param: string, field: string, 
       value: ref,
     });
   }
-  if (/[*?]/.test(prefix) || prefix.length > 1024) {
-    problems.push({ field, rule: 'prefix: no wildcards (* ?), at most 1024 characters', value: ref });
+  if (/[*?]|\$\{/.test(prefix) || prefix.length > 1024) {
+    problems.push({
+      field,
+      rule: 'prefix: no wildcards (* ?) or IAM policy variables, at most 1024 characters',
+      value: ref,
+    });
   }
   return problems;
 }

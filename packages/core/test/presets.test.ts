@@ -3,6 +3,21 @@ import { ValidationError } from '../src/errors.js';
 import { mergeExpectations, PRESETS, presetProblems, resolvePreset } from '../src/presets.js';
 
 describe('Function: resolvePreset', () => {
+  it('refuses a prefix with a wildcard or an IAM policy variable, which would widen the grant', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, not a template
+    for (const ref of ['s3-read:logs-bucket/app/*', 's3-read-write:logs-bucket/home/${aws:username}']) {
+      const error = (() => {
+        try {
+          resolvePreset(ref);
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).problems[0]?.rule).toContain('IAM policy variables');
+    }
+  });
+
   it('returns the AWS managed policy ARN of a managed preset in the given partition', () => {
     // Act
     const aws = resolvePreset('s3-read-only');
