@@ -1,16 +1,15 @@
 import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
-import {
-  AddRoleToInstanceProfileCommand,
-  AttachRolePolicyCommand,
-  CreateInstanceProfileCommand,
-  CreateRoleCommand,
-  IAMClient,
-} from '@aws-sdk/client-iam';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { type ImdsEmulator, type MotoServer, startImds, startMoto } from '@instance-role/sandbox';
+import {
+  type ImdsEmulator,
+  type MotoServer,
+  seedInstance,
+  seedRole,
+  startImds,
+  startMoto,
+} from '@instance-role/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../src/types.js';
 import { type AgentRun, ensureBundle, runAgent } from './support/agent-bundle.js';
@@ -18,10 +17,6 @@ import { validate } from './support/json-schema.js';
 
 const schema = JSON.parse(readFileSync(new URL('../schema/report.schema.json', import.meta.url), 'utf8'));
 const ROLE = 'agent-e2e-s3-reader';
-const TRUST = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-});
 
 let moto: MotoServer;
 let bundle: string;
@@ -29,19 +24,6 @@ const emulators: ImdsEmulator[] = [];
 const imds: Record<'required' | 'v1' | 'hop' | 'noRole', ImdsEmulator> = {} as never;
 const outputs: string[] = [];
 const secrets: string[] = [];
-
-async function launch(ec2: EC2Client, profile?: string): Promise<string> {
-  const out = await ec2.send(
-    new RunInstancesCommand({
-      ImageId: 'ami-12c6146b',
-      InstanceType: 't3.micro',
-      MinCount: 1,
-      MaxCount: 1,
-      ...(profile ? { IamInstanceProfile: { Name: profile } } : {}),
-    }),
-  );
-  return out.Instances![0]!.InstanceId!;
-}
 
 async function emulate(instanceId: string, extra: Partial<Parameters<typeof startImds>[0]> = {}) {
   const e = await startImds({
@@ -99,23 +81,13 @@ beforeAll(async () => {
   copyFileSync(ensureBundle(), bundle);
   // Private moto: enforcement is global to a moto and would break other test files.
   moto = await startMoto();
-  const config = { endpoint: moto.endpoint, region: 'us-east-1' };
-  const iam = new IAMClient(config);
-  const ec2 = new EC2Client(config);
-  await iam.send(new CreateRoleCommand({ RoleName: ROLE, AssumeRolePolicyDocument: TRUST }));
-  await iam.send(
-    new AttachRolePolicyCommand({
-      RoleName: ROLE,
-      PolicyArn: 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess',
-    }),
-  );
-  await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: ROLE }));
-  await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: ROLE, RoleName: ROLE }));
-  await new S3Client({ ...config, forcePathStyle: true }).send(
+  const { endpoint } = moto;
+  await seedRole({ endpoint, name: ROLE, policyArns: ['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess'] });
+  await new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true }).send(
     new CreateBucketCommand({ Bucket: 'agent-e2e-bucket' }),
   );
-  const withRole = await launch(ec2, ROLE);
-  const withoutRole = await launch(ec2);
+  const withRole = await seedInstance({ endpoint, profile: ROLE });
+  const withoutRole = await seedInstance({ endpoint });
   // Credentials are assumed while enforcement is off (moto cannot evaluate a Service principal).
   imds.required = await emulate(withRole);
   imds.v1 = await emulate(withRole, { httpTokens: 'optional' });

@@ -1,13 +1,5 @@
-import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
-import {
-  AddRoleToInstanceProfileCommand,
-  AttachRolePolicyCommand,
-  CreateInstanceProfileCommand,
-  CreateRoleCommand,
-  IAMClient,
-} from '@aws-sdk/client-iam';
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { type ImdsEmulator, startImds } from '@instance-role/sandbox';
+import { type ImdsEmulator, seedInstance, seedRole, startImds } from '@instance-role/sandbox';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { diagnoseImds } from '../src/imds.js';
 import { exitCodeOf, verify } from '../src/verify.js';
@@ -16,10 +8,6 @@ import { startBlackhole } from './support/blackhole.js';
 const suffix = Date.now().toString(36);
 const ROLE = `agent-verify-${suffix}`;
 const BUCKET = `agent-verify-${suffix}`;
-const TRUST = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-});
 
 let endpoint: string;
 let imds: ImdsEmulator;
@@ -27,25 +15,14 @@ let env: Record<string, string>;
 
 beforeAll(async () => {
   endpoint = inject('motoEndpoint');
-  const config = { endpoint, region: 'us-east-1' };
-  const iam = new IAMClient(config);
-  await iam.send(new CreateRoleCommand({ RoleName: ROLE, AssumeRolePolicyDocument: TRUST }));
-  await iam.send(
-    new AttachRolePolicyCommand({ RoleName: ROLE, PolicyArn: 'arn:aws:iam::aws:policy/AmazonS3FullAccess' }),
+  await seedRole({ endpoint, name: ROLE, policyArns: ['arn:aws:iam::aws:policy/AmazonS3FullAccess'] });
+  await new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true }).send(
+    new CreateBucketCommand({ Bucket: BUCKET }),
   );
-  await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: ROLE }));
-  await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: ROLE, RoleName: ROLE }));
-  await new S3Client({ ...config, forcePathStyle: true }).send(new CreateBucketCommand({ Bucket: BUCKET }));
-  const run = await new EC2Client(config).send(
-    new RunInstancesCommand({
-      ImageId: 'ami-12c6146b',
-      InstanceType: 't3.micro',
-      MinCount: 1,
-      MaxCount: 1,
-      IamInstanceProfile: { Name: ROLE },
-    }),
-  );
-  imds = await startImds({ instanceId: run.Instances![0]!.InstanceId!, awsEndpoint: endpoint });
+  imds = await startImds({
+    instanceId: await seedInstance({ endpoint, profile: ROLE }),
+    awsEndpoint: endpoint,
+  });
   // Only what an instance would have: no keys; moto for AWS; the emulator for IMDS.
   env = {
     AWS_REGION: 'us-east-1',

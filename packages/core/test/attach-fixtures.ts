@@ -1,15 +1,6 @@
-import { EC2Client, RunInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
-import {
-  AddRoleToInstanceProfileCommand,
-  CreateInstanceProfileCommand,
-  CreateRoleCommand,
-  IAMClient,
-} from '@aws-sdk/client-iam';
-
-const TRUST = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-});
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { seedInstance, seedRole } from '@instance-role/sandbox';
 
 /** SDK clients against `endpoint`; `calls` lists every command sent (a middleware observes, nothing is faked). */
 export function clientsFor(endpoint: string) {
@@ -41,23 +32,10 @@ export const unique = (prefix: string) => `${prefix}-${process.pid}-${Date.now()
 
 /** A role and an instance profile holding it; returns the profile's name and ARN. */
 export async function createProfile(iam: IAMClient, name = unique('ir-attach')) {
-  await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: TRUST }));
-  const out = await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: name }));
-  await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: name, RoleName: name }));
-  return { name, arn: out.InstanceProfile?.Arn as string };
+  const { profileArn } = await seedRole({ clients: { iam }, name });
+  return { name, arn: profileArn as string };
 }
 
-export async function runInstance(ec2: EC2Client, options: { profile?: string; stopped?: boolean } = {}) {
-  const out = await ec2.send(
-    new RunInstancesCommand({
-      ImageId: 'ami-12c6146b',
-      InstanceType: 't3.micro',
-      MinCount: 1,
-      MaxCount: 1,
-      ...(options.profile ? { IamInstanceProfile: { Name: options.profile } } : {}),
-    }),
-  );
-  const id = out.Instances?.[0]?.InstanceId as string;
-  if (options.stopped) await ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
-  return id;
+export function runInstance(ec2: EC2Client, options: { profile?: string; stopped?: boolean } = {}) {
+  return seedInstance({ clients: { ec2 }, ...options });
 }

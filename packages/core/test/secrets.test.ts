@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { AttachRolePolicyCommand, CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import {
@@ -12,6 +12,7 @@ import {
   type MotoServer,
   type Sshd,
   type SsmStandIn,
+  seedRole,
   startImds,
   startMoto,
   startSshd,
@@ -25,7 +26,7 @@ import { requireImdsV2 } from '../src/imds-options.js';
 import { launchWithRole } from '../src/launch.js';
 import { verifyFleet } from '../src/verify-fleet.js';
 import { verifyOverSsh } from '../src/verify-ssh.js';
-import { createProfile, runInstance, unique } from './attach-fixtures.js';
+import { runInstance, unique } from './attach-fixtures.js';
 import { type EchoAws, startEchoAws } from './support/echo-aws.js';
 import { ensureCli } from './support/moto-state.js';
 
@@ -180,14 +181,12 @@ beforeAll(async () => {
   };
   const iam = new IAMClient(config);
   const ec2 = new EC2Client(config);
-  const made = await createProfile(iam, unique('secrets'));
-  profile = made.name;
-  await iam.send(
-    new AttachRolePolicyCommand({
-      RoleName: profile,
-      PolicyArn: 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess',
-    }),
-  );
+  profile = unique('secrets');
+  await seedRole({
+    clients: { iam },
+    name: profile,
+    policyArns: ['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess'],
+  });
   instanceId = await runInstance(ec2, { profile });
   bareInstanceId = await runInstance(ec2);
   imds = await startImds({ instanceId, awsEndpoint: moto.endpoint, associationTtlMs: 3_600_000 });

@@ -3,54 +3,19 @@ import {
   AssociateIamInstanceProfileCommand,
   EC2Client,
   ReplaceIamInstanceProfileAssociationCommand,
-  RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import {
-  AddRoleToInstanceProfileCommand,
-  CreateInstanceProfileCommand,
-  CreateRoleCommand,
-  IAMClient,
-} from '@aws-sdk/client-iam';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromInstanceMetadata } from '@smithy/credential-provider-imds';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type ImdsEmulator, startImds } from '../src/imds.js';
 import { startMoto } from '../src/moto.js';
+import { seedInstance, seedRole } from '../src/seed.js';
 
-const TRUST = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-});
-const IMAGE = 'ami-12c6146b';
 const TOKEN_TTL = 'x-aws-ec2-metadata-token-ttl-seconds';
 const TOKEN = 'x-aws-ec2-metadata-token';
 
 const unique = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
-
-function aws(endpoint: string) {
-  const config = { endpoint, region: 'us-east-1' };
-  return { iam: new IAMClient(config), ec2: new EC2Client(config) };
-}
-
-async function profileWithRole(endpoint: string, name: string): Promise<void> {
-  const { iam } = aws(endpoint);
-  await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: TRUST }));
-  await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: name }));
-  await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: name, RoleName: name }));
-}
-
-async function launch(endpoint: string, profile?: string): Promise<string> {
-  const out = await aws(endpoint).ec2.send(
-    new RunInstancesCommand({
-      ImageId: IMAGE,
-      MinCount: 1,
-      MaxCount: 1,
-      IamInstanceProfile: profile ? { Name: profile } : undefined,
-    }),
-  );
-  return out.Instances?.[0]?.InstanceId ?? '';
-}
 
 async function token(imds: ImdsEmulator, ttl = '60'): Promise<string> {
   const res = await fetch(`${imds.endpoint}/latest/api/token`, {
@@ -85,8 +50,8 @@ describe('Function: startImds', () => {
   let imds: ImdsEmulator;
 
   beforeAll(async () => {
-    await profileWithRole(endpoint, roleName);
-    instanceId = await launch(endpoint, roleName);
+    await seedRole({ endpoint, name: roleName });
+    instanceId = await seedInstance({ endpoint, profile: roleName });
     imds = await startImds({ instanceId, awsEndpoint: endpoint });
   });
   afterEach(() =>
@@ -301,7 +266,7 @@ describe('Function: startImds (association changes)', () => {
 
   it('answers 404 on security-credentials/ and iam/info when no profile is associated', async () => {
     // Prepare
-    const instanceId = await launch(endpoint);
+    const instanceId = await seedInstance({ endpoint });
     const imds = await startImds({ instanceId, awsEndpoint: endpoint });
     const tok = await token(imds);
     // Act
@@ -316,10 +281,10 @@ describe('Function: startImds (association changes)', () => {
   it('serves the new role’s credentials after the association is replaced', async () => {
     // Prepare
     const [first, second] = [unique('first'), unique('second')];
-    await profileWithRole(endpoint, first);
-    await profileWithRole(endpoint, second);
-    const instanceId = await launch(endpoint);
-    const { ec2 } = aws(endpoint);
+    await seedRole({ endpoint, name: first });
+    await seedRole({ endpoint, name: second });
+    const instanceId = await seedInstance({ endpoint });
+    const ec2 = new EC2Client({ endpoint, region: 'us-east-1' });
     const assoc = await ec2.send(
       new AssociateIamInstanceProfileCommand({ InstanceId: instanceId, IamInstanceProfile: { Name: first } }),
     );
@@ -355,8 +320,8 @@ describe('Function: startImds (association changes)', () => {
     const moto = await startMoto();
     try {
       const name = unique('enforced');
-      await profileWithRole(moto.endpoint, name);
-      const instanceId = await launch(moto.endpoint, name);
+      await seedRole({ endpoint: moto.endpoint, name });
+      const instanceId = await seedInstance({ endpoint: moto.endpoint, profile: name });
       const imds = await startImds({ instanceId, awsEndpoint: moto.endpoint, associationTtlMs: 0 });
       await moto.setEnforcement(true);
       const tok = await token(imds);

@@ -1,19 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
-import {
-  AddRoleToInstanceProfileCommand,
-  CreateInstanceProfileCommand,
-  CreateRoleCommand,
-  IAMClient,
-  ListRolesCommand,
-} from '@aws-sdk/client-iam';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { IAMClient, ListRolesCommand } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
 import { startSandbox } from '../src/sandbox.js';
-
-const TRUST = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-});
+import { seedInstance, seedRole } from '../src/seed.js';
 
 describe('Function: startSandbox', () => {
   it('composes a private moto, a counting proxy and IMDS emulators, and stops them all', async () => {
@@ -28,18 +18,8 @@ describe('Function: startSandbox', () => {
     // Act
     const throttled = await iam.send(new ListRolesCommand({})).catch((e: Error) => e.name);
     const empty = await iam.send(new ListRolesCommand({}));
-    await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: TRUST }));
-    await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: name }));
-    await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: name, RoleName: name }));
-    const run = await ec2.send(
-      new RunInstancesCommand({
-        ImageId: 'ami-12c6146b',
-        MinCount: 1,
-        MaxCount: 1,
-        IamInstanceProfile: { Name: name },
-      }),
-    );
-    const imds = await sandbox.imds({ instanceId: run.Instances?.[0]?.InstanceId ?? '' });
+    await seedRole({ clients: { iam }, name });
+    const imds = await sandbox.imds({ instanceId: await seedInstance({ clients: { ec2 }, profile: name }) });
     const res = await fetch(`${imds.endpoint}/latest/meta-data/iam/security-credentials/`, {
       headers: {
         'x-aws-ec2-metadata-token': await (

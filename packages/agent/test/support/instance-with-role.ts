@@ -1,44 +1,9 @@
-import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
-import {
-  AddRoleToInstanceProfileCommand,
-  AttachRolePolicyCommand,
-  CreateInstanceProfileCommand,
-  CreateRoleCommand,
-  IAMClient,
-} from '@aws-sdk/client-iam';
-
-const TRUST = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-});
+import { seedInstance, seedRole } from '@instance-role/sandbox';
 
 /** A role with AmazonS3ReadOnlyAccess in a profile of the same name, and an instance launched with it, in moto. */
 export async function instanceWithRole(endpoint: string, role: string): Promise<string> {
-  const config = {
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  };
-  const iam = new IAMClient(config);
-  await iam.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: TRUST }));
-  await iam.send(
-    new AttachRolePolicyCommand({
-      RoleName: role,
-      PolicyArn: 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess',
-    }),
-  );
-  await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: role }));
-  await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: role, RoleName: role }));
-  const out = await new EC2Client(config).send(
-    new RunInstancesCommand({
-      ImageId: 'ami-12c6146b',
-      InstanceType: 't3.micro',
-      MinCount: 1,
-      MaxCount: 1,
-      IamInstanceProfile: { Name: role },
-    }),
-  );
-  return out.Instances?.[0]?.InstanceId as string;
+  await seedRole({ endpoint, name: role, policyArns: ['arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess'] });
+  return seedInstance({ endpoint, profile: role });
 }
 
 /** Read the role credentials an IMDS (emulator) serves, the way an instance would: the canary secrets. */
