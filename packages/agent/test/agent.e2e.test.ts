@@ -5,6 +5,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   type ImdsEmulator,
   type MotoServer,
+  readImdsCredentials,
   seedInstance,
   seedRole,
   startImds,
@@ -37,19 +38,8 @@ async function emulate(instanceId: string, extra: Partial<Parameters<typeof star
 }
 
 async function roleSecrets(endpoint: string): Promise<string[]> {
-  const token = await (
-    await fetch(`${endpoint}/latest/api/token`, {
-      method: 'PUT',
-      headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60' },
-    })
-  ).text();
-  const headers = { 'x-aws-ec2-metadata-token': token };
-  const role = (
-    await (await fetch(`${endpoint}/latest/meta-data/iam/security-credentials/`, { headers })).text()
-  ).trim();
-  const answer = await fetch(`${endpoint}/latest/meta-data/iam/security-credentials/${role}`, { headers });
-  const creds = (await answer.json()) as { SecretAccessKey: string; Token: string };
-  return [creds.SecretAccessKey, creds.Token];
+  const { secretAccessKey, sessionToken } = await readImdsCredentials(endpoint);
+  return [secretAccessKey, sessionToken];
 }
 
 async function agent(

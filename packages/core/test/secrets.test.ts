@@ -10,6 +10,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import {
   type ImdsEmulator,
   type MotoServer,
+  readImdsCredentials,
   type Sshd,
   type SsmStandIn,
   seedRole,
@@ -150,19 +151,6 @@ function sshArgs(extra: readonly string[] = []): string[] {
   ];
 }
 
-async function servedCredentials(endpoint: string): Promise<Record<string, string>> {
-  const token = await (
-    await fetch(`${endpoint}/latest/api/token`, {
-      method: 'PUT',
-      headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60' },
-    })
-  ).text();
-  const headers = { 'x-aws-ec2-metadata-token': token };
-  const base = `${endpoint}/latest/meta-data/iam/security-credentials/`;
-  const role = (await (await fetch(base, { headers })).text()).trim();
-  return (await (await fetch(`${base}${role}`, { headers })).json()) as Record<string, string>;
-}
-
 function keyMaterial(name: string, file: string): { name: string; value: string }[] {
   return readFileSync(file, 'utf8')
     .split('\n')
@@ -191,7 +179,7 @@ beforeAll(async () => {
   bareInstanceId = await runInstance(ec2);
   imds = await startImds({ instanceId, awsEndpoint: moto.endpoint, associationTtlMs: 3_600_000 });
   standIn = await startSsmStandIn({ target: moto.endpoint, managedInstanceIds: [instanceId] });
-  const served = await servedCredentials(imds.endpoint);
+  const served = await readImdsCredentials(imds.endpoint);
   otherKey = join(home, 'not-authorized-key');
   // a private key sshd does not accept: its material must not show in the auth failure either
   await new Promise<void>((resolve, reject) =>
@@ -202,8 +190,8 @@ beforeAll(async () => {
   secrets.push(
     { name: 'canary secret access key', value: CANARY.secretAccessKey },
     { name: 'canary session token', value: CANARY.sessionToken },
-    { name: 'served secret access key', value: served.SecretAccessKey as string },
-    { name: 'served session token', value: served.Token as string },
+    { name: 'served secret access key', value: served.secretAccessKey },
+    { name: 'served session token', value: served.sessionToken },
     ...keyMaterial('sshd identity key', sshd.identityFile),
     ...keyMaterial('unauthorized key', otherKey),
   );

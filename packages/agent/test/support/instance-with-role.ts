@@ -1,4 +1,4 @@
-import { seedInstance, seedRole } from '@instance-role/sandbox';
+import { readImdsCredentials, seedInstance, seedRole } from '@instance-role/sandbox';
 
 /** A role with AmazonS3ReadOnlyAccess in a profile of the same name, and an instance launched with it, in moto. */
 export async function instanceWithRole(endpoint: string, role: string): Promise<string> {
@@ -10,21 +10,8 @@ export async function instanceWithRole(endpoint: string, role: string): Promise<
 export async function servedSecrets(
   endpoint: string,
 ): Promise<{ secretAccessKey: string; sessionToken: string; accessKeyId: string }> {
-  const token = await (
-    await fetch(`${endpoint}/latest/api/token`, {
-      method: 'PUT',
-      headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60' },
-    })
-  ).text();
-  const headers = { 'x-aws-ec2-metadata-token': token };
-  const base = `${endpoint}/latest/meta-data/iam/security-credentials/`;
-  const role = (await (await fetch(base, { headers })).text()).trim();
-  const creds = (await (await fetch(`${base}${role}`, { headers })).json()) as Record<string, string>;
-  return {
-    accessKeyId: creds.AccessKeyId as string,
-    secretAccessKey: creds.SecretAccessKey as string,
-    sessionToken: creds.Token as string,
-  };
+  const { accessKeyId, secretAccessKey, sessionToken } = await readImdsCredentials(endpoint);
+  return { accessKeyId, secretAccessKey, sessionToken };
 }
 
 /** A line of a JavaScript stack trace. */
