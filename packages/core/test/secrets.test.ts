@@ -30,6 +30,7 @@ import { verifyOverSsh } from '../src/verify-ssh.js';
 import { runInstance, unique } from './attach-fixtures.js';
 import { type EchoAws, startEchoAws } from './support/echo-aws.js';
 import { ensureCli } from './support/moto-state.js';
+import { outputOf } from './support/process.js';
 
 const STACK_LINE = /\n\s+at .+:\d+:\d+/;
 const b64 = (n: number) => randomBytes(n).toString('base64').replace(/=+$/, '');
@@ -81,27 +82,19 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
   };
 }
 
-function spawnCli(label: string, args: readonly string[], environment: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      env: environment,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c;
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c;
-    });
-    child.once('error', reject);
-    child.once('close', (code) => {
-      const run = { label, code, stdout, stderr };
-      runs.push(run);
-      resolve(run);
-    });
+async function spawnCli(
+  label: string,
+  args: readonly string[],
+  environment: Record<string, string>,
+): Promise<Run> {
+  const child = spawn(process.execPath, [cli, ...args], {
+    env: environment,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const { code, stdout, stderr } = await outputOf(child);
+  const run = { label, code, stdout, stderr };
+  runs.push(run);
+  return run;
 }
 
 function assertClean(run: Run): void {

@@ -103,28 +103,10 @@ async function generateKeys(dir: string): Promise<{ hostKey: string; userKey: st
   const hostKey = join(dir, 'host_ed25519');
   const userKey = join(dir, 'user_ed25519');
   try {
-    await run('ssh-keygen', [
-      '-q',
-      '-t',
-      'ed25519',
-      '-N',
-      '',
-      '-C',
-      'instance-role-sshd-host',
-      '-f',
-      hostKey,
-    ]);
-    await run('ssh-keygen', [
-      '-q',
-      '-t',
-      'ed25519',
-      '-N',
-      '',
-      '-C',
-      'instance-role-sshd-user',
-      '-f',
-      userKey,
-    ]);
+    const keygen = (file: string, comment: string) =>
+      run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
+    await keygen(hostKey, 'instance-role-sshd-host');
+    await keygen(userKey, 'instance-role-sshd-user');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new SshdNotFoundError(

@@ -23,6 +23,7 @@ import {
   startAwsProxy,
   startMoto,
 } from '@instance-role/sandbox';
+import { outputOf, type ProcessOutput } from './process.js';
 
 /** A private, empty moto with the fault-injecting proxy in front of it. */
 export interface PrivateAws {
@@ -175,12 +176,7 @@ export function removeCliSnapshot(): void {
   rmSync(SNAPSHOT, { recursive: true, force: true });
 }
 
-export interface CliRun {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+export type CliRun = ProcessOutput;
 
 /** A running `instance-role` process against `endpoint`. */
 export function spawnCli(args: readonly string[], endpoint: string) {
@@ -195,18 +191,7 @@ export function spawnCli(args: readonly string[], endpoint: string) {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => {
-    stdout += c.toString();
-  });
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const done = new Promise<CliRun>((resolve) =>
-    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
-  return { child, done };
+  return { child, done: outputOf(child) };
 }
 
 export function runCli(args: readonly string[], endpoint: string): Promise<CliRun> {
